@@ -1,0 +1,62 @@
+"""Fixtures shared by the whole suite."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from config import celery_app
+from incidents import services
+from teams.models import Membership
+from tests.factories import AdminFactory, MembershipFactory, TeamFactory, UserFactory
+
+# Tests run tasks in-process unless a test starts a real worker (tests marked ``worker``).
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(username="mallory")
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory(username="root")
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="Payments", slug="payments")
+
+
+@pytest.fixture
+def member(db, team):
+    """A member of the ``team`` fixture."""
+    return MembershipFactory(team=team, user=UserFactory(username="bob"), role=Membership.Role.MEMBER).user
+
+
+@pytest.fixture
+def incident(db, member, team):
+    return services.incident_declare(title="Checkout is down", severity="critical", actor=member, team=team)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def member_api(member):
+    return token_client(member)

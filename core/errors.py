@@ -1,0 +1,50 @@
+"""The one family of domain errors that services raise.
+
+Entrances (API, web views, admin, Slack) translate these; the DRF exception handler in
+``core.api`` maps them to ``{"detail": ..., "code": ...}`` with the status below.
+"""
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "invalid"
+    default_message = "The request could not be carried out."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, field: str | None = None):
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        self.field = field
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(DomainError):
+    status_code = 400
+    code = "invalid"
+
+
+class InvalidTransition(DomainError):
+    status_code = 409
+    code = "invalid_transition"
+    default_message = "That status change is not allowed."
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    code = "permission_denied"
+    default_message = "You do not have permission to do that."
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+    default_message = "Not found."

@@ -1,0 +1,71 @@
+"""Timeline consumers: how the wings (notifications, on-call, playbooks, postmortems) react to incidents.
+
+An app registers a consumer for the event kinds it cares about in its ``AppConfig.ready()``::
+
+    from incidents.consumers import register
+
+    class OncallConfig(AppConfig):
+        def ready(self):
+            register("oncall.page_on_declare", kinds={"declared"}, handler=page_on_declare)
+
+When a timeline event is appended, a ``ConsumerRun`` row is written for each consumer of its kind in the same
+transaction. After commit one Celery task (``incidents.tasks.dispatch_timeline_event``) runs each pending consumer
+inside its own transaction, locking its run row: the handler's writes and the run's ``done`` mark commit together,
+so a consumer's reaction happens once. A handler that raises is retried with backoff, and a periodic sweeper
+(``incidents.tasks.sweep_timeline_consumers``) re-dispatches runs a lost message or a killed worker left behind.
+
+Handlers receive the ``TimelineEvent`` and must write to the database only (outbox rows, pages, checklists):
+network calls belong in tasks that those rows trigger after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from incidents.models import TimelineEvent
+
+Handler = Callable[["TimelineEvent"], None]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    kinds: frozenset[str] | None  # None: every kind
+    handler: Handler
+
+    def wants(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
+
+
+_registry: dict[str, Consumer] = {}
+
+
+def register(name: str, *, kinds: Iterable[str] | None, handler: Handler) -> Consumer:
+    """Register ``handler`` under the stable ``name`` for the event ``kinds`` (``None`` for all)."""
+    if not name or len(name) > 100:
+        raise ValueError("A consumer needs a name of 1 to 100 characters.")
+    existing = _registry.get(name)
+    consumer = Consumer(name=name, kinds=frozenset(kinds) if kinds is not None else None, handler=handler)
+    if existing is not None and existing.handler is not handler:
+        raise ValueError(f"A consumer named {name!r} is already registered.")
+    _registry[name] = consumer
+    return consumer
+
+
+def unregister(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def get(name: str) -> Consumer | None:
+    return _registry.get(name)
+
+
+def consumers_for(kind: str) -> list[Consumer]:
+    return [c for c in _registry.values() if c.wants(kind)]
+
+
+def all_consumers() -> list[Consumer]:
+    return list(_registry.values())

@@ -1,0 +1,174 @@
+"""Every non-trivial read of incidents. Visibility (private incidents) is applied here, once."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from core.errors import NotFound
+from incidents import permissions, state
+from incidents.models import Incident, Role, RoleAssignment, Severity, TimelineEvent
+
+
+def current_assignments_prefetch() -> Prefetch:
+    return Prefetch(
+        "role_assignments",
+        queryset=RoleAssignment.objects.filter(relieved_at__isnull=True).select_related("role", "user"),
+        to_attr="current_assignments",
+    )
+
+
+def incident_visible_queryset(*, user) -> QuerySet[Incident]:
+    """Incidents ``user`` may see: every list, search, count and export starts here."""
+    return Incident.objects.filter(permissions.visible_q(user))
+
+
+def incident_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Incident]:
+    """Visible incidents, filtered, with everything a list row shows loaded in a constant number of queries.
+
+    Filters: ``status`` (a status or ``open``), ``severity`` (slug), ``team`` (slug), ``q`` (text in the title or
+    summary), ``declared_after`` / ``declared_before`` (dates or datetimes), ``private``, ``customer_impact``.
+    Multiple values may be given as lists.
+    """
+    qs = (
+        incident_visible_queryset(user=user)
+        .select_related("severity", "team", "declared_by")
+        .prefetch_related(current_assignments_prefetch(), "services")
+    )
+    return apply_filters(qs, filters or {})
+
+
+def _as_list(value) -> list:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple | set):
+        return [v for v in value if v not in (None, "")]
+    return [value]
+
+
+def _as_datetime(value, *, end: bool = False) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time.max if end else time.min)
+    else:
+        return None
+    if timezone.is_naive(dt):
+        dt = timezone.make_aware(dt, UTC)
+    return dt
+
+
+def apply_filters(qs: QuerySet[Incident], filters: dict[str, Any]) -> QuerySet[Incident]:
+    statuses = _as_list(filters.get("status"))
+    if statuses:
+        expanded: set[str] = set()
+        for s in statuses:
+            if s == "open":
+                expanded |= {x.value for x in state.OPEN_STATUSES}
+            else:
+                expanded.add(s)
+        qs = qs.filter(status__in=expanded)
+    severities = _as_list(filters.get("severity"))
+    if severities:
+        qs = qs.filter(severity__slug__in=severities)
+    teams = _as_list(filters.get("team"))
+    if teams:
+        qs = qs.filter(team__slug__in=teams)
+    services = _as_list(filters.get("service"))
+    if services:
+        qs = qs.filter(
+            pk__in=Incident.services.through.objects.filter(service__slug__in=services).values("incident_id")
+        )
+    text = (filters.get("q") or "").strip()
+    if text:
+        if text.upper().startswith("INC-") and text[4:].isdigit():
+            qs = qs.filter(pk=int(text[4:]))
+        else:
+            qs = qs.filter(Q(title__icontains=text) | Q(summary__icontains=text))
+    after = _as_datetime(filters.get("declared_after"))
+    if after:
+        qs = qs.filter(declared_at__gte=after)
+    before = _as_datetime(filters.get("declared_before"), end=True)
+    if before:
+        qs = qs.filter(declared_at__lte=before)
+    for flag in ("private", "customer_impact"):
+        value = filters.get(flag)
+        if value is not None and value != "":
+            qs = qs.filter(**{flag: value in (True, "true", "1", "yes", "on")})
+    lead = filters.get("lead")
+    if lead:
+        qs = qs.filter(
+            pk__in=RoleAssignment.objects.filter(
+                role__slug="lead", relieved_at__isnull=True, user__username=lead
+            ).values("incident_id")
+        )
+    return qs
+
+
+def incident_get(*, user, pk: int | str) -> Incident:
+    """One incident with its roles, or ``NotFound`` (also for a private incident ``user`` may not see)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound("No such incident.") from None
+    incident = (
+        Incident.objects.select_related("severity", "team", "declared_by")
+        .prefetch_related(current_assignments_prefetch(), "services")
+        .filter(pk=pk)
+        .first()
+    )
+    if incident is None or not permissions.can_view(user, incident):
+        raise NotFound("No such incident.")
+    return incident
+
+
+def timeline_list(*, incident: Incident) -> QuerySet[TimelineEvent]:
+    return (
+        TimelineEvent.objects.filter(incident=incident).select_related("actor").order_by("occurred_at", "id")
+    )
+
+
+def role_history(*, incident: Incident) -> QuerySet[RoleAssignment]:
+    return (
+        RoleAssignment.objects.filter(incident=incident)
+        .select_related("role", "user", "assigned_by", "relieved_by")
+        .order_by("role__order", "assigned_at")
+    )
+
+
+def current_roles(incident: Incident) -> dict[str, RoleAssignment]:
+    """{role slug: current assignment}, from the prefetch when there is one."""
+    assignments = getattr(incident, "current_assignments", None)
+    if assignments is None:
+        assignments = list(
+            incident.role_assignments.filter(relieved_at__isnull=True).select_related("role", "user")
+        )
+    return {a.role.slug: a for a in assignments}
+
+
+def severity_list() -> QuerySet[Severity]:
+    return Severity.objects.order_by("rank")
+
+
+def role_list(*, active_only: bool = True) -> QuerySet[Role]:
+    qs = Role.objects.order_by("order", "name")
+    return qs.filter(active=True) if active_only else qs
+
+
+def open_incident_counts(*, user) -> dict[str, Any]:
+    """Counts of open visible incidents by severity and by team, for the dashboard."""
+    qs = incident_visible_queryset(user=user).open()
+    by_severity = {
+        row["severity__slug"]: row["n"]
+        for row in qs.values("severity__slug").annotate(n=Count("id")).order_by()
+    }
+    by_team = {
+        (row["team__slug"] or ""): row["n"]
+        for row in qs.values("team__slug").annotate(n=Count("id")).order_by()
+    }
+    return {"by_severity": by_severity, "by_team": by_team, "total": sum(by_severity.values())}

@@ -1,0 +1,68 @@
+"""Reads of teams, memberships and services."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, QuerySet
+
+from teams.models import Membership, Service, Team
+
+
+def user_is_admin(user) -> bool:
+    """Admins see and may do everything, private incidents included: superusers."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def user_team_ids(user) -> set[int]:
+    """The ids of the teams ``user`` belongs to, cached on the user object for the request."""
+    if not user or not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_muster_team_ids", None)
+    if cached is None:
+        cached = set(Membership.objects.filter(user_id=user.pk).values_list("team_id", flat=True))
+        user._muster_team_ids = cached
+    return cached
+
+
+def user_team_role(user, team: Team) -> str | None:
+    if not user or not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user_id=user.pk, team=team).values_list("role", flat=True).first()
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.annotate(member_count=Count("memberships", distinct=True)).order_by("name")
+
+
+def team_get(*, slug: str) -> Team | None:
+    return Team.objects.filter(slug=slug).first()
+
+
+def team_members(*, team: Team) -> QuerySet[Membership]:
+    return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
+
+
+def team_detail_queryset() -> QuerySet[Team]:
+    return Team.objects.prefetch_related(
+        Prefetch(
+            "memberships", queryset=Membership.objects.select_related("user").order_by("user__username")
+        ),
+        "services",
+    )
+
+
+def service_list(*, team: Team | None = None) -> QuerySet[Service]:
+    qs = Service.objects.select_related("team").order_by("name")
+    if team is not None:
+        qs = qs.filter(team=team)
+    return qs
+
+
+def user_get(*, username: str):
+    """Look a user up by username (case-insensitive) or email."""
+    User = get_user_model()
+    username = (username or "").strip()
+    if not username:
+        return None
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None and "@" in username:
+        user = User.objects.filter(email__iexact=username, is_active=True).first()
+    return user

@@ -1,0 +1,100 @@
+"""Every write to teams, memberships and services."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from core.errors import Conflict, PermissionDenied, ValidationError
+from teams.models import Membership, Service, Team
+from teams.selectors import user_is_admin, user_team_role
+
+
+def _can_manage_team(user, team: Team | None) -> bool:
+    if user_is_admin(user):
+        return True
+    if team is None:
+        return bool(getattr(user, "is_staff", False))
+    return user_team_role(user, team) in (Membership.Role.LEAD, Membership.Role.ADMIN)
+
+
+@transaction.atomic
+def team_create(*, name: str, slug: str = "", description: str = "", actor: AbstractBaseUser) -> Team:
+    if not _can_manage_team(actor, None):
+        raise PermissionDenied("Only staff and admins can create teams.")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("A team needs a name.", field="name")
+    slug = slugify(slug or name)[:50]
+    if not slug:
+        raise ValidationError("A team needs a slug of letters, digits or dashes.", field="slug")
+    if Team.objects.filter(slug=slug).exists():
+        raise Conflict(f"A team with slug '{slug}' already exists.", code="duplicate", field="slug")
+    if Team.objects.filter(name__iexact=name).exists():
+        raise Conflict(f"A team named '{name}' already exists.", code="duplicate", field="name")
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(name=name, slug=slug, description=description)
+    except IntegrityError as exc:
+        raise Conflict("That team already exists.", code="duplicate") from exc
+    if not user_is_admin(actor):
+        Membership.objects.create(team=team, user=actor, role=Membership.Role.ADMIN)
+    return team
+
+
+@transaction.atomic
+def team_update(
+    *, team: Team, actor: AbstractBaseUser, name: str | None = None, description: str | None = None
+) -> Team:
+    if not _can_manage_team(actor, team):
+        raise PermissionDenied("Only the team's leads and admins can change it.")
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValidationError("A team needs a name.", field="name")
+        if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
+            raise Conflict(f"A team named '{name}' already exists.", code="duplicate", field="name")
+        team.name = name
+    if description is not None:
+        team.description = description
+    team.save()
+    return team
+
+
+@transaction.atomic
+def membership_set(*, team: Team, user: AbstractBaseUser, role: str, actor: AbstractBaseUser) -> Membership:
+    """Add ``user`` to ``team`` with ``role``, or change the role of an existing member."""
+    if role not in Membership.Role.values:
+        raise ValidationError(
+            f"Unknown team role '{role}'. Use one of: {', '.join(Membership.Role.values)}.", field="role"
+        )
+    if not _can_manage_team(actor, team):
+        raise PermissionDenied("Only the team's leads and admins can change its members.")
+    membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
+    if not created and membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role", "updated_at"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, team: Team, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    if not _can_manage_team(actor, team):
+        raise PermissionDenied("Only the team's leads and admins can change its members.")
+    Membership.objects.filter(team=team, user=user).delete()
+
+
+@transaction.atomic
+def service_create(
+    *, team: Team, name: str, slug: str = "", description: str = "", actor: AbstractBaseUser
+) -> Service:
+    if not _can_manage_team(actor, team):
+        raise PermissionDenied("Only the team's leads and admins can add services.")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("A service needs a name.", field="name")
+    slug = slugify(slug or name)[:50]
+    if not slug:
+        raise ValidationError("A service needs a slug of letters, digits or dashes.", field="slug")
+    if Service.objects.filter(slug=slug).exists() or Service.objects.filter(name__iexact=name).exists():
+        raise Conflict(f"A service '{name}' already exists.", code="duplicate", field="slug")
+    return Service.objects.create(team=team, name=name, slug=slug, description=description)
