@@ -14,6 +14,20 @@ celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush the database, seeded rows included: put the default severities and roles back."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    )
+    if transactional or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        from incidents.defaults import ensure_defaults
+
+        request.getfixturevalue("transactional_db")
+        ensure_defaults()
+
+
 @pytest.fixture
 def user(db):
     return UserFactory(username="alice")

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "playbooks",
     "postmortems",
 ]
+# Extra Django apps (plugins), e.g. ones that register timeline consumers of their own.
+INSTALLED_APPS += env.list("MUSTER_PLUGINS", default=[])
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -136,6 +138,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A killed worker's message comes back after this long (not Redis' default hour).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
