@@ -231,8 +231,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    # One name for the incident status enum wherever it appears (status, transition target, allowed moves).
-    "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "incidents.models.Incident.Status"},
+    # One name per choice set (the incident status is a status, a transition target and an allowed move), and
+    # team roles named apart from incident roles.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "TeamRoleEnum": "teams.models.Membership.Role",
+    },
     # Swagger UI and ReDoc are served from the sidecar package's static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
