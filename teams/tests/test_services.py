@@ -1,0 +1,91 @@
+import pytest
+
+from core.errors import Conflict, PermissionDenied, ValidationError
+from teams import selectors, services
+from teams.models import Membership, Team
+from tests.factories import AdminFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_creates_team_and_becomes_its_admin():
+    staff = UserFactory(username="sam", is_staff=True)
+    team = services.team_create(name="Payments", actor=staff)
+    assert team.slug == "payments"
+    assert Membership.objects.get(team=team, user=staff).role == "admin"
+
+
+def test_superuser_creates_team_without_joining_it():
+    root = AdminFactory()
+    team = services.team_create(name="Platform", slug="plat", actor=root)
+    assert team.slug == "plat" and not team.memberships.exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"name": ""}, ValidationError),
+        ({"name": "!!!"}, ValidationError),
+        ({"name": "payments"}, Conflict),
+        ({"name": "Other", "slug": "payments"}, Conflict),
+    ],
+)
+def test_team_create_refuses(kwargs, error):
+    root = AdminFactory()
+    services.team_create(name="Payments", actor=root)
+    with pytest.raises(error):
+        services.team_create(actor=root, **kwargs)
+    assert Team.objects.count() == 1
+
+
+def test_plain_user_cannot_create_team(user):
+    with pytest.raises(PermissionDenied):
+        services.team_create(name="Shadow IT", actor=user)
+
+
+@pytest.mark.parametrize(
+    ("actor_role", "allowed"),
+    [("admin", True), ("lead", True), ("member", False), (None, False), ("superuser", True)],
+)
+def test_membership_permission_table(team, actor_role, allowed):
+    if actor_role == "superuser":
+        actor = AdminFactory()
+    else:
+        actor = UserFactory(username="actor")
+        if actor_role:
+            MembershipFactory(team=team, user=actor, role=actor_role)
+    newcomer = UserFactory(username="newcomer")
+    if allowed:
+        services.membership_set(team=team, user=newcomer, role="member", actor=actor)
+        assert selectors.user_team_role(newcomer, team) == "member"
+        services.membership_set(team=team, user=newcomer, role="lead", actor=actor)
+        assert selectors.user_team_role(newcomer, team) == "lead"
+        services.membership_remove(team=team, user=newcomer, actor=actor)
+        assert selectors.user_team_role(newcomer, team) is None
+    else:
+        with pytest.raises(PermissionDenied):
+            services.membership_set(team=team, user=newcomer, role="member", actor=actor)
+        assert selectors.user_team_role(newcomer, team) is None
+
+
+def test_membership_unknown_role(team):
+    with pytest.raises(ValidationError) as info:
+        services.membership_set(team=team, user=UserFactory(), role="owner", actor=AdminFactory())
+    assert info.value.field == "role"
+
+
+def test_service_create(team):
+    root = AdminFactory()
+    svc = services.service_create(team=team, name="Checkout API", actor=root)
+    assert svc.slug == "checkout-api" and svc.team == team
+    with pytest.raises(Conflict):
+        services.service_create(team=team, name="checkout api", actor=root)
+
+
+def test_user_get_by_username_or_email():
+    u = UserFactory(username="Alice", email="alice@corp.example")
+    assert selectors.user_get(username="alice") == u
+    assert selectors.user_get(username="ALICE@corp.example") == u
+    assert selectors.user_get(username="") is None
+    UserFactory(username="gone", is_active=False)
+    assert selectors.user_get(username="gone") is None
