@@ -1,0 +1,370 @@
+"""Benchmark: how many incidents per second can Muster declare through its API?
+
+Sets up its own database (dropped and recreated), migrates, creates a user, a team and an API token, starts
+Muster under gunicorn with DEBUG off, declares N incidents with C concurrent clients through
+``POST /api/v1/incidents/``, then checks that the database holds exactly N incidents and N ``declared``
+timeline events. Reports throughput, latency percentiles, errors and the SQL statements one declare costs.
+
+    .venv/bin/python bench/declare.py                      # PostgreSQL muster_bench, 2000 declares, 16 clients
+    .venv/bin/python bench/declare.py -n 5000 -c 32 -w 4 -t 8
+    .venv/bin/python bench/declare.py --redis-url redis://127.0.0.1:6379/15   # include the after-commit publish
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from _common import (
+    DEFAULT_DATABASE_URL,
+    BenchError,
+    CpuMeter,
+    Gunicorn,
+    bench_env,
+    create_token,
+    database_version,
+    latency_summary,
+    machine_info,
+    migrate,
+    pids_named,
+    postgres_max_connections,
+    prepare_database,
+    print_table,
+    save_results,
+    setup_django,
+)
+
+SEVERITIES = ("critical", "major", "minor")
+USERNAME = "bench"
+TEAM_SLUG = "bench-team"
+TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    cpus = os.cpu_count() or 1
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "-n", "--requests", type=int, default=2000, help="incidents to declare (default 2000)"
+    )
+    parser.add_argument("-c", "--concurrency", type=int, default=16, help="concurrent clients (default 16)")
+    parser.add_argument(
+        "-w", "--workers", type=int, default=max(2, cpus), help=f"gunicorn workers (default {max(2, cpus)})"
+    )
+    parser.add_argument(
+        "-t", "--threads", type=int, default=4, help="gunicorn threads per worker (default 4)"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help=f"database to DROP and recreate (default {DEFAULT_DATABASE_URL}; env BENCH_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", ""),
+        help="Celery broker: the after-commit publish goes to Redis (default: none, tasks run in-process)",
+    )
+    parser.add_argument(
+        "--force-drop", action="store_true", help="drop the database even if not named *bench*"
+    )
+    parser.add_argument("--max-seconds", type=float, default=300, help="stop declaring after this long (300)")
+    parser.add_argument("--timeout", type=float, default=30, help="per-request timeout in seconds (30)")
+    parser.add_argument("--show-sql", action="store_true", help="print the SQL statements of one declare")
+    args = parser.parse_args(argv)
+    if not 1 <= args.requests <= 1_000_000:
+        parser.error("--requests must be between 1 and 1,000,000")
+    if not 1 <= args.concurrency <= 1024:
+        parser.error("--concurrency must be between 1 and 1024")
+    if args.workers < 1 or args.threads < 1:
+        parser.error("--workers and --threads must be at least 1")
+    return args
+
+
+def setup_actor() -> tuple[object, str]:
+    """A plain (non-admin) user, member of one team, with an API token."""
+    from django.contrib.auth import get_user_model
+
+    from teams.models import Membership, Team
+
+    user = get_user_model().objects.create_user(USERNAME, f"{USERNAME}@example.com", "bench-password")
+    team = Team.objects.create(name="Bench team", slug=TEAM_SLUG)
+    Membership.objects.create(team=team, user=user, role=Membership.Role.MEMBER)
+    return user, create_token(USERNAME)
+
+
+def payload(i: int) -> dict:
+    return {
+        "title": f"Bench incident {i}: checkout latency above SLO",
+        "summary": "p99 latency of the checkout API is above 2s in eu-west-1; error rate 3%.",
+        "severity": SEVERITIES[i % len(SEVERITIES)],
+        "team": TEAM_SLUG,
+        "customer_impact": i % 2 == 0,
+        "private": i % 10 == 0,
+    }
+
+
+def declare_all(
+    base_url: str,
+    token: str,
+    *,
+    n: int,
+    concurrency: int,
+    max_seconds: float,
+    timeout: float,
+    meter: CpuMeter,
+) -> dict:
+    """C client threads share one keep-alive connection pool and pull request numbers from one counter until N
+    are sent or time is up. (Threads with httpx.Client cost about a third of the client CPU of httpx.AsyncClient,
+    which matters when the load generator shares the machine's cores with the server.)"""
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[tuple[int, str]] = []
+    ids: list[int] = []
+    counter = itertools.count()
+    deadline = time.monotonic() + max_seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+
+    def worker() -> None:
+        while time.monotonic() < deadline:
+            i = next(counter)
+            if i >= n:
+                return
+            body = payload(i)
+            started = time.perf_counter()
+            try:
+                response = client.post("/api/v1/incidents/", json=body)
+            except httpx.HTTPError as exc:
+                latencies.append(time.perf_counter() - started)
+                errors.append((i, f"{exc.__class__.__name__}: {exc}"))
+                continue
+            latencies.append(time.perf_counter() - started)
+            if response.status_code == 201:
+                ids.append(response.json()["id"])
+            else:
+                errors.append((i, f"HTTP {response.status_code}: {response.text[:300]}"))
+
+    with (
+        httpx.Client(base_url=base_url, headers=headers, limits=limits, timeout=timeout) as client,
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="declare") as pool,
+    ):
+        # Warm every worker up with reads (they add no incidents): imports and first connections are not timed.
+        list(pool.map(lambda _: client.get("/api/v1/incidents/?page_size=1"), range(concurrency * 2)))
+        meter.start()
+        started = time.perf_counter()
+        for future in [pool.submit(worker) for _ in range(concurrency)]:
+            future.result()
+        elapsed = time.perf_counter() - started
+        meter.stop()
+    return {"latencies": latencies, "errors": errors, "ids": ids, "elapsed": elapsed, "sent": len(latencies)}
+
+
+def check_endpoint(base_url: str, token: str) -> None:
+    import httpx
+
+    response = httpx.get(
+        f"{base_url}/api/v1/incidents/?page_size=1", headers={"Authorization": f"Token {token}"}, timeout=10
+    )
+    if response.status_code == 404:
+        raise BenchError("GET /api/v1/incidents/ answers 404: the incidents API is not there yet.")
+    if response.status_code != 200:
+        raise BenchError(f"GET /api/v1/incidents/ answers {response.status_code}: {response.text[:300]}")
+
+
+def verify(n_ok: int, ids: list[int]) -> dict:
+    """Nothing lost, nothing doubled: N incidents, N declared events, one per incident, every 201 id stored."""
+    from incidents.models import EventKind, Incident, TimelineEvent
+
+    incidents = Incident.objects.count()
+    declared = TimelineEvent.objects.filter(kind=EventKind.DECLARED)
+    events = declared.count()
+    incidents_with_event = declared.values("incident_id").distinct().count()
+    stored_ids = set(Incident.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    result = {
+        "incidents": incidents,
+        "declared_events": events,
+        "incidents_with_declared_event": incidents_with_event,
+        "ids_answered": len(ids),
+        "ids_unique": len(set(ids)),
+        "ids_stored": len(stored_ids),
+    }
+    result["ok"] = (
+        incidents == n_ok
+        and events == n_ok
+        and incidents_with_event == n_ok
+        and len(set(ids)) == n_ok
+        and len(stored_ids) == n_ok
+    )
+    return result
+
+
+def measure_queries(user, token: str, *, show_sql: bool) -> dict:
+    """SQL statements of one declare, in-process: through the API (auth included) and the service alone.
+
+    Counted as the database sees them: BEGIN/COMMIT (and SAVEPOINTs) included, and also given apart.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from incidents.models import Source
+    from incidents.services import incident_declare
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    client.post("/api/v1/incidents/", payload(0), format="json")  # warm caches (URL resolver, ContentTypes)
+    with CaptureQueriesContext(connection) as api_ctx:
+        response = client.post("/api/v1/incidents/", payload(1), format="json")
+    if response.status_code != 201:
+        raise BenchError(f"in-process declare answered {response.status_code}: {response.content[:300]!r}")
+    with CaptureQueriesContext(connection) as svc_ctx:
+        incident_declare(
+            title="Bench service call",
+            severity="major",
+            team=TEAM_SLUG,
+            actor=user,
+            source=Source.API,
+            summary="direct service call",
+        )
+    if show_sql:
+        print("\n  SQL of one API declare:")
+        for q in api_ctx.captured_queries:
+            print(f"    {q['time']}s  {q['sql'][:160]}")
+
+    def control(queries):
+        return sum(1 for q in queries if q["sql"].split(" ", 1)[0].upper() in TRANSACTION_CONTROL)
+
+    return {
+        "api_request": len(api_ctx.captured_queries),
+        "api_transaction_control": control(api_ctx.captured_queries),
+        "service_call": len(svc_ctx.captured_queries),
+        "service_transaction_control": control(svc_ctx.captured_queries),
+        "api_sql": [q["sql"][:200] for q in api_ctx.captured_queries],
+    }
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    database_url = prepare_database(args.database_url, force=args.force_drop)
+    env = bench_env(database_url=database_url, redis_url=args.redis_url)
+    setup_django(env)
+    max_conn = postgres_max_connections()
+    if max_conn is not None and args.workers * args.threads + 5 > max_conn:
+        raise BenchError(
+            f"{args.workers} workers x {args.threads} threads may open {args.workers * args.threads} "
+            f"connections; PostgreSQL allows {max_conn}. Lower -w or -t."
+        )
+    migrate_s = migrate()
+    user, token = setup_actor()
+    db_version = database_version()
+    from django.db import connection
+
+    connection.close()  # the server gets every connection slot it needs while it runs
+
+    server = Gunicorn(env=env, workers=args.workers, threads=args.threads, port=args.port)
+    print(f"Muster declare benchmark: {args.requests} declares, {args.concurrency} clients")
+    print(f"  gunicorn: {args.workers} workers x {args.threads} threads on {server.base_url}")
+    print(f"  database: {db_version}  ({database_url.split('@')[-1]}), migrated in {migrate_s:.1f}s")
+    print(
+        f"  celery:   {'broker ' + args.redis_url if args.redis_url else 'eager, in-process (no REDIS_URL)'}"
+    )
+    try:
+        server.start()
+        check_endpoint(server.base_url, token)
+        meter = CpuMeter(
+            {
+                "client": lambda: [os.getpid()],
+                "gunicorn": lambda: [server.proc.pid, *server.worker_pids()],
+                "postgres": lambda: pids_named("postgres"),
+            }
+        )
+        run = declare_all(
+            server.base_url,
+            token,
+            n=args.requests,
+            concurrency=args.concurrency,
+            max_seconds=args.max_seconds,
+            timeout=args.timeout,
+            meter=meter,
+        )
+    finally:
+        server.stop()
+
+    ok = len(run["ids"])
+    latency = latency_summary(run["latencies"])
+    throughput = ok / run["elapsed"] if run["elapsed"] else 0.0
+    check = verify(ok, run["ids"])
+    queries = measure_queries(user, token, show_sql=args.show_sql)
+
+    print()
+    print_table(
+        [
+            ("declared (201)", f"{ok} of {args.requests} in {run['elapsed']:.2f}s"),
+            ("throughput", f"{throughput:.1f} declares/s"),
+            (
+                "latency",
+                f"p50 {latency['p50_ms']} ms  p90 {latency['p90_ms']} ms  "
+                f"p99 {latency['p99_ms']} ms  max {latency['max_ms']} ms",
+            ),
+            ("errors", str(len(run["errors"]))),
+            ("CPU", meter.report(per=len(run["latencies"]), unit="declare")),
+            (
+                "SQL per declare",
+                f"{queries['api_request']} via the API, auth included "
+                f"({queries['api_transaction_control']} of them BEGIN/COMMIT/SAVEPOINT); "
+                f"{queries['service_call']} in incident_declare alone",
+            ),
+            (
+                "verified",
+                f"{check['incidents']} incidents, {check['declared_events']} declared events, "
+                f"{check['ids_stored']} answered ids stored: {'OK' if check['ok'] else 'MISMATCH'}",
+            ),
+        ]
+    )
+    if meter.busy_neighbours():
+        print("  WARNING: other processes used much of the CPU during the run; the numbers are pessimistic.")
+    for i, message in run["errors"][:20]:
+        print(f"  error on request {i}: {message}")
+    if len(run["errors"]) > 20:
+        print(f"  ... and {len(run['errors']) - 20} more errors")
+    if run["sent"] < args.requests:
+        print(
+            f"  stopped after {args.max_seconds:.0f}s: only {run['sent']} of {args.requests} requests were sent"
+        )
+
+    path = save_results(
+        "declare",
+        {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": machine_info(),
+            "database": db_version,
+            "args": {k: v for k, v in vars(args).items() if k != "database_url"},
+            "declared": ok,
+            "elapsed_s": round(run["elapsed"], 3),
+            "throughput_per_s": round(throughput, 1),
+            "latency": latency,
+            "errors": run["errors"][:100],
+            "error_count": len(run["errors"]),
+            "queries": queries,
+            "cpu_seconds": {k: round(v, 2) for k, v in meter.used.items()},
+            "verify": check,
+        },
+    )
+    print(f"  results:  {path.relative_to(path.parent.parent.parent)}")
+    complete = ok == args.requests and not run["errors"] and check["ok"]
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"declare benchmark: {exc}", file=sys.stderr)
+        sys.exit(2)
