@@ -1,0 +1,121 @@
+"""Admin bricks every app's admin shares. They know no domain: titles, domain errors, hidden rows, read-only inlines.
+
+- :class:`DomainErrorsAdminMixin`: a service that refuses a change (``core.errors.DomainError``) shows as an error
+  message and, on a change form, as an error next to the field with the user's input kept. Never a 500.
+- :class:`HiddenAsNotFoundMixin`: a row outside ``get_queryset`` (deleted, or hidden from this user) is a 404 at its
+  change, history and delete URLs, not the stock redirect that would tell "hidden" from "missing".
+- :class:`ReadOnlyInline`: a history shown under its parent, with no add row, no edit and no delete checkbox.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.http import Http404, HttpResponseRedirect
+
+from core.errors import DomainError
+
+admin.site.site_header = "Muster administration"
+admin.site.site_title = "Muster administration"
+admin.site.index_title = "Administration"
+
+_REFUSAL = "_muster_admin_refusal"
+
+
+def copy_saved(target, saved) -> None:
+    """Make the admin's unsaved ``target`` the row a service created (``saved``), so the admin's log and redirect
+    after "add" point at it."""
+    for field in saved._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
+class DomainErrorsAdminMixin:
+    """Translate the domain errors services raise into admin messages and form errors."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # The view's transaction is rolled back. Show the same form again, bound to what was sent, with the
+            # service's refusal next to its field (see get_form), and as a message.
+            self.message_user(request, str(exc), messages.ERROR)
+            if request.method != "POST" or hasattr(request, _REFUSAL):
+                return HttpResponseRedirect(request.get_full_path())
+            setattr(request, _REFUSAL, exc)
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except DomainError:
+                return HttpResponseRedirect(request.get_full_path())
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, _REFUSAL, None)
+        if refusal is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def clean(self):
+                cleaned = super().clean()
+                field = refusal.field if refusal.field in self.fields else None
+                self.add_error(field, str(refusal))
+                return cleaned
+
+        RefusedForm.__name__ = form_class.__name__
+        return RefusedForm
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def response_action(self, request, queryset):
+        try:
+            return super().response_action(request, queryset)
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class HiddenAsNotFoundMixin:
+    """A 404, not a redirect with "doesn't exist" message, for rows ``get_queryset`` leaves out."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("Not found.")
+        return obj
+
+
+def has_parent_view_permission(inline, request) -> bool:
+    """An inline history belongs to its parent: whoever may view or change the parent may read it."""
+    opts = inline.parent_model._meta
+    return any(
+        request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+        for action in ("view", "change")
+    )
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A read-only list of related rows: no add row, no edits, no delete checkbox."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return has_parent_view_permission(self, request)
