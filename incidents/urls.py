@@ -1,3 +1,20 @@
+from django.urls import path
+
+from incidents import views
+
 app_name = "incidents"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("incidents/", views.incident_list, name="list"),
+    path("incidents/declare/", views.declare, name="declare"),
+    path("incidents/<int:pk>/", views.detail, name="detail"),
+    path("incidents/<int:pk>/timeline/", views.timeline, name="timeline"),
+    path("incidents/<int:pk>/transition/", views.transition, name="transition"),
+    path("incidents/<int:pk>/severity/", views.change_severity, name="severity"),
+    path("incidents/<int:pk>/roles/assign/", views.assign_role, name="assign_role"),
+    path("incidents/<int:pk>/roles/relieve/", views.relieve_role, name="relieve_role"),
+    path("incidents/<int:pk>/notes/", views.add_note, name="note"),
+    path("incidents/<int:pk>/updates/", views.post_update, name="update_post"),
+    path("incidents/<int:pk>/edit/", views.edit, name="edit"),
+]

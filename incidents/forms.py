@@ -1,0 +1,191 @@
+"""Forms of the staff web UI. They parse and present input; the rules live in ``incidents.services``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from core.errors import DomainError
+from incidents import selectors, state
+from incidents.models import Incident
+from teams.models import Service, Team
+
+
+def add_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Show a service's error next to the field it names, or above the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+class ServiceChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Service) -> str:
+        return obj.name
+
+
+def _team_field(**kwargs) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="No team yet",
+        **kwargs,
+    )
+
+
+def _services_field() -> ServiceChoiceField:
+    return ServiceChoiceField(
+        queryset=Service.objects.select_related("team").order_by("team__name", "name"),
+        to_field_name="slug",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class DeclareForm(forms.Form):
+    title = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"placeholder": "e.g. Checkout returns 502s for card payments", "autofocus": True}
+        ),
+        error_messages={"required": "Say in a few words what is wrong."},
+    )
+    severity = forms.ModelChoiceField(
+        queryset=selectors.severity_list(),
+        to_field_name="slug",
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"required": "Pick a severity: a guess is fine, you can change it later."},
+    )
+    summary = forms.CharField(
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "What do you see? Since when? Who is affected?"}
+        ),
+    )
+    team = _team_field()
+    services = _services_field()
+    customer_impact = forms.BooleanField(required=False, label="Customers are affected")
+    private = forms.BooleanField(required=False, label="Private (security incident)")
+    lead_me = forms.BooleanField(required=False, label="I'll lead this")
+
+
+class IncidentFilterForm(forms.Form):
+    STATUS_CHOICES = [("", "Any status"), ("open", "Open"), *[(s.value, s.label) for s in state.ORDER]]
+
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.SearchInput(attrs={"placeholder": "Search title, summary or INC-42"}),
+    )
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    severity = forms.ModelChoiceField(
+        queryset=selectors.severity_list(), to_field_name="slug", required=False, empty_label="Any severity"
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), to_field_name="slug", required=False, empty_label="Any team"
+    )
+    declared_after = forms.DateField(
+        required=False, label="Declared from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    declared_before = forms.DateField(
+        required=False, label="Declared to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def filters(self) -> dict:
+        """The valid filters as ``incident_list`` takes them (invalid ones are dropped and shown as errors)."""
+        data = getattr(self, "cleaned_data", {}) or {}
+        filters: dict = {}
+        for key in ("q", "status", "declared_after", "declared_before"):
+            if data.get(key):
+                filters[key] = data[key]
+        for key in ("severity", "team"):
+            if data.get(key):
+                filters[key] = data[key].slug
+        return filters
+
+    def clean(self):
+        cleaned = super().clean()
+        after, before = cleaned.get("declared_after"), cleaned.get("declared_before")
+        if after and before and after > before:
+            self.add_error("declared_before", "The end date is before the start date.")
+        return cleaned
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(choices=[(s.value, s.label) for s in state.ORDER])
+    reason = forms.CharField(required=False, max_length=20_000)
+
+
+class SeverityForm(forms.Form):
+    severity = forms.ModelChoiceField(
+        queryset=selectors.severity_list(), to_field_name="slug", empty_label=None
+    )
+    reason = forms.CharField(required=False, max_length=20_000)
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        full = obj.get_full_name().strip()
+        return f"{full} ({obj.get_username()})" if full else obj.get_username()
+
+
+class AssignRoleForm(forms.Form):
+    role = forms.ModelChoiceField(queryset=selectors.role_list(), to_field_name="slug")
+    user = UserChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        error_messages={"required": "Choose who takes the role.", "invalid_choice": "Choose an active user."},
+    )
+
+
+class RelieveRoleForm(forms.Form):
+    role = forms.ModelChoiceField(queryset=selectors.role_list(), to_field_name="slug")
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Add a note: what you tried, what you see…"}),
+        error_messages={"required": "Write something first."},
+    )
+
+
+class UpdateForm(forms.Form):
+    text = forms.CharField(
+        max_length=20_000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "What we know, what we're doing, when the next update is."}
+        ),
+        error_messages={"required": "Write the update first."},
+    )
+
+
+class IncidentEditForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    team = _team_field()
+    services = _services_field()
+    customer_impact = forms.BooleanField(required=False, label="Customers are affected")
+    private = forms.BooleanField(required=False, label="Private (security incident)")
+
+    @classmethod
+    def for_incident(cls, incident: Incident, **kwargs) -> IncidentEditForm:
+        initial = {
+            "title": incident.title,
+            "summary": incident.summary,
+            "team": incident.team.slug if incident.team_id else "",
+            "services": [s.slug for s in incident.services.all()],
+            "customer_impact": incident.customer_impact,
+            "private": incident.private,
+        }
+        return cls(initial=initial, **kwargs)
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "summary": data["summary"],
+            "team": data["team"],
+            "services": list(data["services"]),
+            "customer_impact": data["customer_impact"],
+            "private": data["private"],
+        }

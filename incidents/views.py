@@ -1,0 +1,545 @@
+"""The staff web UI for incidents: dashboard, list, declare, the incident page and its small action views.
+
+Views are entrances: they parse input with forms, call ``incidents.services`` / ``selectors`` / ``permissions``
+and render. Every write is a POST to an action view; with htmx it answers the re-rendered parts of the page
+(out-of-band swaps), without it it redirects back to the incident, so the whole UI works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from core.errors import DomainError, NotFound
+from incidents import permissions, selectors, services, state
+from incidents.forms import (
+    AssignRoleForm,
+    DeclareForm,
+    IncidentEditForm,
+    IncidentFilterForm,
+    NoteForm,
+    RelieveRoleForm,
+    SeverityForm,
+    TransitionForm,
+    UpdateForm,
+    add_domain_error,
+)
+from incidents.models import EventKind, Incident, Source
+from teams.models import Team
+from teams.selectors import team_members
+
+PAGE_SIZE = 25
+
+# The parts of the incident page that action views re-render (each template has the region's id).
+HEADER, SIDEBAR, TIMELINE, NOTE_FORM, UPDATE_FORM = (
+    "header",
+    "sidebar",
+    "timeline",
+    "note_form",
+    "update_form",
+)
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+def _get_incident(request: HttpRequest, pk: int) -> Incident:
+    """The incident, or a 404 (also for a private incident the user may not see)."""
+    try:
+        return selectors.incident_get(user=request.user, pk=pk)
+    except NotFound:
+        raise Http404("No such incident.") from None
+
+
+def _with_leads(incidents: Iterable[Incident]) -> list[Incident]:
+    """Attach ``lead`` (the current lead's user or None) to each incident, from the prefetched roles."""
+    rows = list(incidents)
+    for incident in rows:
+        incident.lead = next(
+            (a.user for a in getattr(incident, "current_assignments", []) if a.role.slug == "lead"), None
+        )
+    return rows
+
+
+FIELD_LABELS = {
+    "title": "Title",
+    "summary": "Summary",
+    "team": "Team",
+    "services": "Services",
+    "customer_impact": "Customer impact",
+    "private": "Private",
+}
+EVENT_ICONS = {
+    EventKind.DECLARED: "flag",
+    EventKind.STATUS_CHANGED: "arrow-right",
+    EventKind.SEVERITY_CHANGED: "signal",
+    EventKind.ROLE_ASSIGNED: "user-plus",
+    EventKind.ROLE_RELIEVED: "user-minus",
+    EventKind.NOTE_ADDED: "message",
+    EventKind.UPDATE_POSTED: "megaphone",
+    EventKind.FIELDS_CHANGED: "pencil",
+}
+
+
+def _show(value) -> str:
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+def _timeline_entries(incident: Incident, severities: dict[str, object]) -> list:
+    """The timeline events, each with what the feed shows: an icon, severities, and changed fields."""
+    events = list(selectors.timeline_list(incident=incident))
+    # Role events record usernames; show people's names (one query for all of them).
+    usernames = {
+        name
+        for e in events
+        if e.kind in (EventKind.ROLE_ASSIGNED, EventKind.ROLE_RELIEVED) and isinstance(e.data, dict)
+        for name in (e.data.get("old"), e.data.get("new"))
+        if isinstance(name, str) and name
+    }
+    people = (
+        {u.get_username(): u for u in get_user_model().objects.filter(username__in=usernames)}
+        if usernames
+        else {}
+    )
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        event.icon = EVENT_ICONS.get(event.kind, "dot")
+        event.d = data
+        if event.kind in (EventKind.ROLE_ASSIGNED, EventKind.ROLE_RELIEVED):
+            event.old_person = people.get(data.get("old"))
+            event.new_person = people.get(data.get("new"))
+        if event.kind == EventKind.DECLARED:
+            event.sev_new = severities.get(data.get("severity"))
+        elif event.kind == EventKind.SEVERITY_CHANGED:
+            event.sev_old = severities.get(data.get("old"))
+            event.sev_new = severities.get(data.get("new"))
+        elif event.kind == EventKind.FIELDS_CHANGED:
+            changes = data.get("changes") or {}
+            event.changes = [
+                {
+                    "label": FIELD_LABELS.get(name, name.replace("_", " ").capitalize()),
+                    "old": _show(change.get("old")),
+                    "new": _show(change.get("new")),
+                }
+                for name, change in changes.items()
+                if isinstance(change, dict)
+            ]
+    return events
+
+
+def _next_actions(incident: Incident, current: dict) -> list[dict]:
+    """What the responders should do next, offered where it is needed."""
+    hints = []
+    if incident.is_open:
+        if "lead" not in current:
+            hints.append(
+                {
+                    "key": "lead",
+                    "title": "Assign an incident lead",
+                    "text": "Someone needs to drive this incident: decide, delegate and keep the status current.",
+                    "role": "lead",
+                }
+            )
+        if incident.customer_impact and "messenger" not in current:
+            hints.append(
+                {
+                    "key": "messenger",
+                    "title": "Assign a messenger",
+                    "text": "Customers are affected: someone should own communication with them.",
+                    "role": "messenger",
+                }
+            )
+    elif incident.status == state.Status.RESOLVED:
+        hints.append(
+            {
+                "key": "close",
+                "title": "Close the incident",
+                "text": "It is resolved. Close it once follow-ups are captured, or re-open it if it comes back.",
+                "to": state.Status.CLOSED.value,
+            }
+        )
+    return hints
+
+
+def _assignable_users(incident: Incident) -> dict[str, list]:
+    """Members of the incident's team first, then every other active user."""
+    team_users = []
+    if incident.team_id:
+        team_users = [m.user for m in team_members(team=incident.team) if m.user.is_active]
+    ids = {u.pk for u in team_users}
+    User = get_user_model()
+    others = [
+        u for u in User.objects.filter(is_active=True).order_by("first_name", "username") if u.pk not in ids
+    ]
+    return {"team": team_users, "others": others}
+
+
+def _region_context(
+    request: HttpRequest, incident: Incident, regions: set[str], forms: dict | None = None
+) -> dict:
+    """The context the given regions of the incident page need, and nothing more."""
+    user = request.user
+    forms = forms or {}
+    ctx: dict = {
+        "incident": incident,
+        "can_act": permissions.can_act(user, incident),
+        "can_note": permissions.can_note(user, incident),
+        "regions": regions,
+    }
+    current = selectors.current_roles(incident)
+    if HEADER in regions or SIDEBAR in regions:
+        ctx["current"] = current
+        ctx["next_actions"] = _next_actions(incident, current)
+    if TIMELINE in regions or SIDEBAR in regions:
+        severities = list(selectors.severity_list())
+        ctx["severities"] = severities
+    if TIMELINE in regions:
+        ctx["events"] = _timeline_entries(incident, {s.slug: s for s in ctx["severities"]})
+    if SIDEBAR in regions:
+        ctx["targets"] = [
+            {"value": s.value, "label": state.ACTION_LABELS[s], "status": s.value}
+            for s in state.allowed_targets(incident.status)
+        ]
+        ctx["role_rows"] = [{"role": r, "assignment": current.get(r.slug)} for r in selectors.role_list()]
+        ctx["history"] = [a for a in selectors.role_history(incident=incident) if a.relieved_at is not None]
+        ctx["roles_final"] = incident.status in state.FINAL_STATUSES
+        if ctx["can_act"]:
+            ctx["users"] = _assignable_users(incident)
+        ctx["edit_form"] = forms.get("edit_form") or IncidentEditForm.for_incident(incident)
+    if NOTE_FORM in regions:
+        ctx["note_form"] = forms.get("note_form") or NoteForm()
+    if UPDATE_FORM in regions:
+        ctx["update_form"] = forms.get("update_form") or UpdateForm()
+    return ctx
+
+
+ALL_REGIONS = frozenset({HEADER, SIDEBAR, TIMELINE, NOTE_FORM, UPDATE_FORM})
+
+
+def _render_detail(request: HttpRequest, incident: Incident, forms: dict | None = None, status: int = 200):
+    ctx = _region_context(request, incident, set(ALL_REGIONS), forms)
+    return render(request, "incidents/detail.html", ctx, status=status)
+
+
+def _finish(
+    request: HttpRequest, pk: int, regions: set[str], forms: dict | None = None, failed: bool = False
+) -> HttpResponse:
+    """Answer an action: the re-rendered regions for htmx, a redirect (or the page with errors) without it."""
+    try:
+        incident = selectors.incident_get(user=request.user, pk=pk)
+    except NotFound:
+        # The change took the incident out of the user's sight (e.g. made private): leave the page.
+        messages.info(request, "The incident is private now; only its participants can see it.")
+        url = reverse("incidents:list")
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if request.htmx:
+        ctx = _region_context(request, incident, regions, forms)
+        ctx["oob"] = True
+        return render(request, "incidents/partials/oob.html", ctx)
+    if failed and forms:
+        return _render_detail(request, incident, forms, status=400)
+    return redirect(incident)
+
+
+def _domain_message(request: HttpRequest, error: DomainError) -> None:
+    if isinstance(error, NotFound):
+        raise Http404(error.message)
+    messages.error(request, error.message)
+
+
+def _form_errors_message(request: HttpRequest, form) -> None:
+    for field, errors in form.errors.items():
+        label = (
+            form.fields[field].label or field.replace("_", " ").capitalize() if field in form.fields else ""
+        )
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+# --- Pages ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    open_incidents = _with_leads(selectors.incident_list(user=user, filters={"status": "open"}))
+    counts = selectors.open_incident_counts(user=user)
+    severities = list(selectors.severity_list())
+    groups = []
+    for severity in severities:
+        rows = [i for i in open_incidents if i.severity_id == severity.pk]
+        if rows:
+            groups.append({"severity": severity, "incidents": rows})
+    mine = [
+        i for i in open_incidents if any(a.user_id == user.pk for a in getattr(i, "current_assignments", []))
+    ]
+    for incident in mine:
+        incident.my_roles = [a.role for a in incident.current_assignments if a.user_id == user.pk]
+    by_team = counts["by_team"]
+    teams = {t.slug: t for t in Team.objects.filter(slug__in=[s for s in by_team if s])}
+    team_counts = sorted(
+        ({"team": teams.get(slug), "slug": slug, "count": n} for slug, n in by_team.items()),
+        key=lambda row: (-row["count"], row["team"].name if row["team"] else "~"),
+    )
+    severity_counts = [{"severity": s, "count": counts["by_severity"].get(s.slug, 0)} for s in severities]
+    return render(
+        request,
+        "incidents/dashboard.html",
+        {
+            "groups": groups,
+            "mine": mine,
+            "total": counts["total"],
+            "team_counts": team_counts,
+            "severity_counts": severity_counts,
+        },
+    )
+
+
+@login_required
+@require_GET
+def incident_list(request: HttpRequest) -> HttpResponse:
+    form = IncidentFilterForm(request.GET or None)
+    filters: dict = {}
+    if form.is_bound:
+        form.is_valid()  # invalid fields are shown as errors and left out of the filters
+        filters = form.filters()
+    paginator = Paginator(selectors.incident_list(user=request.user, filters=filters), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = _with_leads(page.object_list)
+    return render(
+        request,
+        "incidents/list.html",
+        {"form": form, "page": page, "filtered": bool(filters), "paginator": paginator},
+    )
+
+
+@login_required
+def declare(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form = DeclareForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                incident = services.incident_declare(
+                    title=data["title"],
+                    severity=data["severity"],
+                    summary=data["summary"],
+                    team=data["team"],
+                    services=list(data["services"]),
+                    customer_impact=data["customer_impact"],
+                    private=data["private"],
+                    lead=request.user if data["lead_me"] else None,
+                    actor=request.user,
+                    source=Source.WEB,
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(request, f"{incident.reference} declared. Thank you for raising it.")
+                return redirect(incident)
+        status = 400
+    else:
+        form = DeclareForm(
+            initial={"severity": request.GET.get("severity", ""), "team": request.GET.get("team", "")}
+        )
+    return render(request, "incidents/declare.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, _get_incident(request, pk))
+
+
+@login_required
+@require_GET
+def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The timeline partial (polled every 15 s); with htmx the header comes along out of band."""
+    incident = _get_incident(request, pk)
+    regions = {TIMELINE, HEADER} if request.htmx else {TIMELINE}
+    ctx = _region_context(request, incident, regions)
+    ctx["poll"] = True
+    return render(request, "incidents/partials/poll.html", ctx)
+
+
+# --- Actions -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        try:
+            incident = services.incident_transition(
+                incident=incident,
+                to=form.cleaned_data["to"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+                source=Source.WEB,
+            )
+        except DomainError as error:
+            _domain_message(request, error)
+        else:
+            messages.success(request, f"{incident.reference} is now {incident.status}.")
+    else:
+        _form_errors_message(request, form)
+    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+
+
+@login_required
+@require_POST
+def change_severity(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    form = SeverityForm(request.POST)
+    if form.is_valid():
+        try:
+            incident = services.incident_change_severity(
+                incident=incident,
+                severity=form.cleaned_data["severity"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+                source=Source.WEB,
+            )
+        except DomainError as error:
+            _domain_message(request, error)
+        else:
+            messages.success(request, f"Severity changed to {form.cleaned_data['severity'].name}.")
+    else:
+        _form_errors_message(request, form)
+    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+
+
+@login_required
+@require_POST
+def assign_role(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    form = AssignRoleForm(request.POST)
+    if form.is_valid():
+        role, user = form.cleaned_data["role"], form.cleaned_data["user"]
+        try:
+            services.incident_assign_role(
+                incident=incident, role=role, user=user, actor=request.user, source=Source.WEB
+            )
+        except DomainError as error:
+            _domain_message(request, error)
+        else:
+            who = "You are" if user.pk == request.user.pk else f"{user.get_full_name() or user} is"
+            messages.success(request, f"{who} now the {role.name.lower()}.")
+    else:
+        _form_errors_message(request, form)
+    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+
+
+@login_required
+@require_POST
+def relieve_role(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    form = RelieveRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_relieve_role(
+                incident=incident, role=form.cleaned_data["role"], actor=request.user, source=Source.WEB
+            )
+        except DomainError as error:
+            _domain_message(request, error)
+        else:
+            messages.success(request, f"The {form.cleaned_data['role'].name.lower()} role is free now.")
+    else:
+        _form_errors_message(request, form)
+    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+
+
+@login_required
+@require_POST
+def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    form = NoteForm(request.POST)
+    failed = True
+    if form.is_valid():
+        try:
+            services.incident_add_note(
+                incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
+            )
+        except DomainError as error:
+            if isinstance(error, NotFound):
+                raise Http404(error.message) from None
+            add_domain_error(form, error)
+        else:
+            failed = False
+    return _finish(
+        request, pk, {TIMELINE, NOTE_FORM}, forms={"note_form": form} if failed else None, failed=failed
+    )
+
+
+@login_required
+@require_POST
+def post_update(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    form = UpdateForm(request.POST)
+    failed = True
+    if form.is_valid():
+        try:
+            services.incident_post_update(
+                incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
+            )
+        except DomainError as error:
+            if isinstance(error, NotFound):
+                raise Http404(error.message) from None
+            add_domain_error(form, error)
+        else:
+            failed = False
+            messages.success(request, "Update posted.")
+    return _finish(
+        request,
+        pk,
+        {TIMELINE, UPDATE_FORM},
+        forms={"update_form": form} if failed else None,
+        failed=failed,
+    )
+
+
+@login_required
+@require_POST
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    form = IncidentEditForm(request.POST)
+    failed = True
+    if form.is_valid():
+        try:
+            services.incident_update(
+                incident=incident, actor=request.user, source=Source.WEB, **form.changes()
+            )
+        except DomainError as error:
+            if isinstance(error, NotFound):
+                raise Http404(error.message) from None
+            add_domain_error(form, error)
+        else:
+            failed = False
+            messages.success(request, "Details saved.")
+    return _finish(
+        request,
+        pk,
+        {HEADER, SIDEBAR, TIMELINE},
+        forms={"edit_form": form} if failed else None,
+        failed=failed,
+    )
