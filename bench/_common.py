@@ -11,6 +11,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
@@ -36,8 +37,8 @@ class BenchError(RuntimeError):
 # --- Database -------------------------------------------------------------------------------------
 
 
-def prepare_database(url: str, *, force: bool = False) -> str:
-    """Drop and recreate the benchmark database; return the URL Django should use.
+def prepare_database(url: str, *, force: bool = False, keep: bool = False) -> str:
+    """Drop and recreate the benchmark database (only create it when missing if ``keep``); return its URL.
 
     Only a local database is touched, and only one whose name says it is a benchmark's (``*bench*``), unless
     ``force``. SQLite works but measures SQLite's single writer, not Muster: a warning says so.
@@ -63,6 +64,9 @@ def prepare_database(url: str, *, force: bool = False) -> str:
         )
         try:
             with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+                if exists and keep:
+                    return url
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except psycopg.OperationalError as exc:
@@ -85,6 +89,8 @@ def prepare_database(url: str, *, force: bool = False) -> str:
             raise BenchError(
                 f"Refusing to delete {path}: its name must contain 'bench' (or pass --force-drop)."
             )
+        if keep and path.exists():
+            return url
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return url
@@ -194,6 +200,7 @@ class Gunicorn:
             prefix="muster-bench-gunicorn-", suffix=".log", delete=False
         )
         self.proc: subprocess.Popen | None = None
+        self.keep_log = False  # set when something went wrong: the log stays on disk for a post-mortem
 
     @property
     def command(self) -> list[str]:
@@ -253,6 +260,15 @@ class Gunicorn:
         except OSError:
             return []
 
+    def last_error(self) -> str:
+        """The last exception line the server logged (e.g. the cause of a 500), or ''."""
+        lines = [
+            line
+            for line in self.log_tail(400).splitlines()
+            if re.match(r"^[A-Za-z_.]+(Error|Exception)\b", line)
+        ]
+        return lines[-1] if lines else ""
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             text = Path(self.log.name).read_text(errors="replace")
@@ -263,8 +279,10 @@ class Gunicorn:
     def stop(self) -> None:
         """SIGTERM to the master (graceful), then SIGKILL to its process group if it lingers."""
         proc = self.proc
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
+        if proc.poll() is not None:
+            self.keep_log = True
         try:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=15)
@@ -274,6 +292,10 @@ class Gunicorn:
             proc.wait(timeout=5)
         finally:
             self.log.close()
+            if self.keep_log:
+                print(f"  gunicorn log kept: {self.log.name}", file=sys.stderr)
+            else:
+                Path(self.log.name).unlink(missing_ok=True)
 
     def __enter__(self) -> Gunicorn:
         return self

@@ -294,6 +294,9 @@ def main(argv=None) -> int:
             timeout=args.timeout,
             meter=meter,
         )
+    except BaseException:
+        server.keep_log = True
+        raise
     finally:
         server.stop()
 
