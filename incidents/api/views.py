@@ -1,0 +1,328 @@
+"""Incidents API. Every view calls incidents.services for writes and incidents.selectors for reads.
+
+Every request through the API is recorded on the timeline with ``source=api``. A private incident a user may not
+see answers 404 on every endpoint, exactly like an id that does not exist.
+"""
+
+import re
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from core.api import DefaultCursorPagination
+from core.errors import ValidationError
+from incidents import selectors, services
+from incidents.api.filters import IncidentFilter
+from incidents.api.serializers import (
+    IncidentDeclareSerializer,
+    IncidentSerializer,
+    IncidentUpdateSerializer,
+    RoleAssignmentSerializer,
+    RoleAssignSerializer,
+    RoleSerializer,
+    SeverityChangeSerializer,
+    SeveritySerializer,
+    TextSerializer,
+    TimelineEventSerializer,
+    TransitionSerializer,
+)
+from incidents.models import Incident, Source
+from teams.api.serializers import error_responses
+from teams.api.views import ApiView, get_user, validated
+
+SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+
+INCIDENT_ID = OpenApiParameter(
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The incident's id."
+)
+ROLE_SLUG = OpenApiParameter("role_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="A role slug.")
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        name,
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description=f"Declared {word}: an ISO 8601 date{extra} or datetime (UTC when it has no offset).",
+    )
+    for name, word, extra in (
+        ("declared_after", "on or after", ""),
+        ("declared_before", "on or before", " (the whole day is included)"),
+    )
+] + [
+    OpenApiParameter(
+        "private",
+        OpenApiTypes.BOOL,
+        OpenApiParameter.QUERY,
+        description="Only private (security) incidents, or only the others.",
+    ),
+    OpenApiParameter(
+        "customer_impact", OpenApiTypes.BOOL, OpenApiParameter.QUERY, description="Filter on customer impact."
+    ),
+]
+
+
+class TimelineCursorPagination(DefaultCursorPagination):
+    """Oldest first, as the timeline reads."""
+
+    ordering = ("occurred_at", "id")
+
+
+class IncidentMixin:
+    def get_incident(self) -> Incident:
+        """The incident in the URL, or a 404 (also for a non-integer id and a private incident)."""
+        return selectors.incident_get(user=self.request.user, pk=self.kwargs["id"])
+
+    def incident_response(self, incident: Incident, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(
+            IncidentSerializer(incident, context={"request": self.request}).data, status=status_code
+        )
+
+
+class IncidentListView(IncidentMixin, ApiView):
+    serializer_class = IncidentSerializer
+    pagination_class = DefaultCursorPagination
+    # The FilterSet validates the query string (400 on bad values) and hands it to selectors.apply_filters.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IncidentFilter
+
+    def get_queryset(self):
+        return selectors.incident_list(user=self.request.user)
+
+    @extend_schema(
+        operation_id="incidents_list",
+        summary="List the incidents you may see",
+        description="Newest first, cursor-paginated. Private incidents appear only to their participants.",
+        parameters=LIST_PARAMETERS,
+        responses={200: IncidentSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(
+            IncidentSerializer(page, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        operation_id="incidents_declare",
+        summary="Declare an incident",
+        request=IncidentDeclareSerializer,
+        responses={201: IncidentSerializer, **error_responses(400, 401, 403)},
+    )
+    def post(self, request):
+        data = validated(IncidentDeclareSerializer, request)
+        if data["lead"] is not None:
+            data["lead"] = get_user(data["lead"], field="lead")
+        incident = services.incident_declare(actor=request.user, source=Source.API, **data)
+        return self.incident_response(incident, status.HTTP_201_CREATED)
+
+
+class IncidentDetailView(IncidentMixin, ApiView):
+    serializer_class = IncidentSerializer
+
+    @extend_schema(
+        operation_id="incidents_retrieve",
+        summary="An incident",
+        parameters=[INCIDENT_ID],
+        responses={200: IncidentSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request, id: str):
+        return self.incident_response(self.get_incident())
+
+    @extend_schema(
+        operation_id="incidents_partial_update",
+        summary="Change an incident's details",
+        description="Title, summary, team, services, customer impact and privacy. The status, the severity and "
+        "the roles have their own action endpoints (`/transition/`, `/severity/`, `/roles/`): a body that "
+        "includes them answers 400 with code `use_action_endpoint`.",
+        parameters=[INCIDENT_ID],
+        request=IncidentUpdateSerializer,
+        responses={200: IncidentSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def patch(self, request, id: str):
+        incident = self.get_incident()
+        data = validated(IncidentUpdateSerializer, request)
+        incident = services.incident_update(incident=incident, actor=request.user, source=Source.API, **data)
+        return self.incident_response(incident)
+
+
+class IncidentTransitionView(IncidentMixin, ApiView):
+    serializer_class = IncidentSerializer
+
+    @extend_schema(
+        operation_id="incidents_transition",
+        summary="Change an incident's status",
+        description="Moves along the lifecycle (see `allowed_transitions` on the incident). A move the lifecycle "
+        "does not allow answers 409 with code `invalid_transition`.",
+        parameters=[INCIDENT_ID],
+        request=TransitionSerializer,
+        responses={200: IncidentSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, id: str):
+        incident = self.get_incident()
+        data = validated(TransitionSerializer, request)
+        incident = services.incident_transition(
+            incident=incident, actor=request.user, source=Source.API, **data
+        )
+        return self.incident_response(incident)
+
+
+class IncidentSeverityView(IncidentMixin, ApiView):
+    serializer_class = IncidentSerializer
+
+    @extend_schema(
+        operation_id="incidents_change_severity",
+        summary="Change an incident's severity",
+        description="Answers 409 with code `unchanged` when the incident already has that severity.",
+        parameters=[INCIDENT_ID],
+        request=SeverityChangeSerializer,
+        responses={200: IncidentSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, id: str):
+        incident = self.get_incident()
+        data = validated(SeverityChangeSerializer, request)
+        incident = services.incident_change_severity(
+            incident=incident, actor=request.user, source=Source.API, **data
+        )
+        return self.incident_response(incident)
+
+
+class IncidentRolesView(IncidentMixin, ApiView):
+    serializer_class = RoleAssignmentSerializer
+
+    @extend_schema(
+        operation_id="incidents_roles_history",
+        summary="Who held which role on the incident, and when",
+        parameters=[INCIDENT_ID],
+        responses={200: RoleAssignmentSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request, id: str):
+        incident = self.get_incident()
+        history = selectors.role_history(incident=incident)
+        return Response(RoleAssignmentSerializer(history, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="incidents_roles_assign",
+        summary="Give a role to a user",
+        description="The current holder, if any, is relieved: a recorded hand-off. Answers 409 when the user "
+        "already holds the role, or when the incident is closed or declined.",
+        parameters=[INCIDENT_ID],
+        request=RoleAssignSerializer,
+        responses={201: RoleAssignmentSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, id: str):
+        incident = self.get_incident()
+        data = validated(RoleAssignSerializer, request)
+        user = get_user(data["user"], field="user")
+        assignment = services.incident_assign_role(
+            incident=incident, role=data["role"], user=user, actor=request.user, source=Source.API
+        )
+        return Response(
+            RoleAssignmentSerializer(assignment, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class IncidentRoleDetailView(IncidentMixin, ApiView):
+    serializer_class = RoleAssignmentSerializer
+
+    @extend_schema(
+        operation_id="incidents_roles_relieve",
+        summary="Relieve the current holder of a role",
+        description="Answers the ended assignment; 409 with code `unchanged` when nobody holds the role.",
+        parameters=[INCIDENT_ID, ROLE_SLUG],
+        request=None,
+        responses={200: RoleAssignmentSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def delete(self, request, id: str, role_slug: str):
+        incident = self.get_incident()
+        if not SLUG_RE.fullmatch(role_slug):
+            raise ValidationError(f"Unknown role '{role_slug}'.", field="role")
+        assignment = services.incident_relieve_role(
+            incident=incident, role=role_slug, actor=request.user, source=Source.API
+        )
+        return Response(RoleAssignmentSerializer(assignment, context={"request": request}).data)
+
+
+class IncidentNotesView(IncidentMixin, ApiView):
+    serializer_class = TimelineEventSerializer
+
+    @extend_schema(
+        operation_id="incidents_notes_add",
+        summary="Add a note to the timeline",
+        description="Anyone who can see the incident may add a note.",
+        parameters=[INCIDENT_ID],
+        request=TextSerializer,
+        responses={201: TimelineEventSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request, id: str):
+        incident = self.get_incident()
+        data = validated(TextSerializer, request)
+        event = services.incident_add_note(incident=incident, actor=request.user, source=Source.API, **data)
+        return Response(
+            TimelineEventSerializer(event, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class IncidentUpdatesView(IncidentMixin, ApiView):
+    serializer_class = TimelineEventSerializer
+
+    @extend_schema(
+        operation_id="incidents_updates_post",
+        summary="Post a status update for stakeholders",
+        parameters=[INCIDENT_ID],
+        request=TextSerializer,
+        responses={201: TimelineEventSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request, id: str):
+        incident = self.get_incident()
+        data = validated(TextSerializer, request)
+        event = services.incident_post_update(
+            incident=incident, actor=request.user, source=Source.API, **data
+        )
+        return Response(
+            TimelineEventSerializer(event, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class IncidentTimelineView(IncidentMixin, ApiView):
+    serializer_class = TimelineEventSerializer
+    pagination_class = TimelineCursorPagination
+
+    @extend_schema(
+        operation_id="incidents_timeline",
+        summary="The incident's timeline, oldest first",
+        parameters=[INCIDENT_ID],
+        responses={200: TimelineEventSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request, id: str):
+        incident = self.get_incident()
+        page = self.paginate_queryset(selectors.timeline_list(incident=incident))
+        return self.get_paginated_response(
+            TimelineEventSerializer(page, many=True, context={"request": request}).data
+        )
+
+
+class SeverityListView(ApiView):
+    serializer_class = SeveritySerializer
+
+    @extend_schema(
+        operation_id="severities_list",
+        summary="The severities, most severe first",
+        responses={200: SeveritySerializer(many=True), **error_responses(401)},
+    )
+    def get(self, request):
+        return Response(SeveritySerializer(selectors.severity_list(), many=True).data)
+
+
+class RoleListView(ApiView):
+    serializer_class = RoleSerializer
+
+    @extend_schema(
+        operation_id="roles_list",
+        summary="The incident roles",
+        responses={200: RoleSerializer(many=True), **error_responses(401)},
+    )
+    def get(self, request):
+        return Response(RoleSerializer(selectors.role_list(), many=True).data)
