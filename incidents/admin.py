@@ -121,7 +121,11 @@ class ChangeSeverityForm(forms.Form):
 
 class TransitionForm(forms.Form):
     to = forms.ChoiceField(
-        label="New status", choices=[(s.value, f"{s.label}: {state.ACTION_LABELS[s]}") for s in state.ORDER]
+        label="New status",
+        choices=[
+            ("", "---------"),
+            *((s.value, f"{s.label}: {state.ACTION_LABELS[s]}") for s in state.ORDER),
+        ],
     )
     reason = forms.CharField(
         required=False, max_length=services.TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})

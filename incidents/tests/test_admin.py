@@ -394,10 +394,20 @@ def test_invalid_transition_shows_error_and_changes_nothing(admin_client, incide
     assert "Cannot move from triage to closed" in msgs[0][1]
 
 
-def test_action_with_invalid_form_shows_the_form_again(admin_client, incident):
-    response = apply(admin_client, "transition_status", [incident], to="sideways")
+@pytest.mark.parametrize(
+    ("name", "form"),
+    [
+        ("transition_status", {"to": "sideways"}),
+        ("transition_status", {}),  # no default target: a status must be picked
+        ("change_severity", {}),
+        ("assign_lead", {"user": "999999"}),
+    ],
+)
+def test_action_with_invalid_form_shows_the_form_again(admin_client, incident, name, form):
+    response = apply(admin_client, name, [incident], **form)
     assert response.status_code == 200
-    assert "to" in response.context["form"].errors
+    assert response.context["form"].errors
+    assert TimelineEvent.objects.filter(incident=incident).count() == 1
     incident.refresh_from_db()
     assert incident.status == "triage"
 
