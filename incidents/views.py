@@ -263,6 +263,17 @@ def _domain_message(request: HttpRequest, error: DomainError) -> None:
     messages.error(request, error.message)
 
 
+def _form_error(request: HttpRequest, form, error: DomainError) -> bool:
+    """Show a service error next to its field when the form has it (True), else as a message (False)."""
+    if isinstance(error, NotFound):
+        raise Http404(error.message)
+    if error.field and error.field in form.fields:
+        add_domain_error(form, error)
+        return True
+    messages.error(request, error.message)
+    return False
+
+
 def _form_errors_message(request: HttpRequest, form) -> None:
     for field, errors in form.errors.items():
         label = (
@@ -481,9 +492,7 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
                 incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
             )
         except DomainError as error:
-            if isinstance(error, NotFound):
-                raise Http404(error.message) from None
-            add_domain_error(form, error)
+            failed = _form_error(request, form, error)
         else:
             failed = False
     return _finish(
@@ -503,9 +512,7 @@ def post_update(request: HttpRequest, pk: int) -> HttpResponse:
                 incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
             )
         except DomainError as error:
-            if isinstance(error, NotFound):
-                raise Http404(error.message) from None
-            add_domain_error(form, error)
+            failed = _form_error(request, form, error)
         else:
             failed = False
             messages.success(request, "Update posted.")
@@ -530,9 +537,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 incident=incident, actor=request.user, source=Source.WEB, **form.changes()
             )
         except DomainError as error:
-            if isinstance(error, NotFound):
-                raise Http404(error.message) from None
-            add_domain_error(form, error)
+            failed = _form_error(request, form, error)
         else:
             failed = False
             messages.success(request, "Details saved.")
