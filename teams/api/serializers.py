@@ -24,7 +24,7 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="A human-readable message.")
     code = serializers.CharField(
         help_text="A stable machine-readable code: invalid, required, unknown_field, use_action_endpoint, "
-        "not_authenticated, authentication_failed, permission_denied, not_found, invalid_transition, conflict, "
+        "read_only, not_authenticated, authentication_failed, permission_denied, not_found, invalid_transition, conflict, "
         "duplicate, unchanged, parse_error..."
     )
     errors = serializers.DictField(
@@ -57,13 +57,14 @@ class StrictInputSerializer(serializers.Serializer):
     # (Comments, not a docstring: drf-spectacular would put a docstring in every subclass's schema.)
 
     refused_fields: dict[str, str] = {}
+    refused_code = "use_action_endpoint"
 
     def to_internal_value(self, data):
         errors = {}
         if isinstance(data, dict):
             for key in data:
                 if key in self.refused_fields:
-                    errors[key] = [ErrorDetail(self.refused_fields[key], code="use_action_endpoint")]
+                    errors[key] = [ErrorDetail(self.refused_fields[key], code=self.refused_code)]
                 elif key not in self.fields:
                     errors[key] = [ErrorDetail("Unknown field.", code="unknown_field")]
         if errors:
@@ -143,6 +144,7 @@ class TeamCreateSerializer(StrictInputSerializer):
 
 class TeamUpdateSerializer(StrictInputSerializer):
     refused_fields = {"slug": "A team's slug cannot be changed: links and integrations use it."}
+    refused_code = "read_only"
 
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True)
