@@ -9,7 +9,8 @@ from teams.models import Membership, Service, Team
 from teams.selectors import user_is_admin, user_team_role
 
 
-def _can_manage_team(user, team: Team | None) -> bool:
+def can_manage_team(user, team: Team | None) -> bool:
+    """Superusers manage every team; a team's leads and admins manage it; staff may create new teams."""
     if user_is_admin(user):
         return True
     if team is None:
@@ -17,9 +18,12 @@ def _can_manage_team(user, team: Team | None) -> bool:
     return user_team_role(user, team) in (Membership.Role.LEAD, Membership.Role.ADMIN)
 
 
+_can_manage_team = can_manage_team  # old name, kept for callers not yet moved
+
+
 @transaction.atomic
 def team_create(*, name: str, slug: str = "", description: str = "", actor: AbstractBaseUser) -> Team:
-    if not _can_manage_team(actor, None):
+    if not can_manage_team(actor, None):
         raise PermissionDenied("Only staff and admins can create teams.")
     name = (name or "").strip()
     if not name:
@@ -45,7 +49,7 @@ def team_create(*, name: str, slug: str = "", description: str = "", actor: Abst
 def team_update(
     *, team: Team, actor: AbstractBaseUser, name: str | None = None, description: str | None = None
 ) -> Team:
-    if not _can_manage_team(actor, team):
+    if not can_manage_team(actor, team):
         raise PermissionDenied("Only the team's leads and admins can change it.")
     if name is not None:
         name = name.strip()
@@ -67,7 +71,7 @@ def membership_set(*, team: Team, user: AbstractBaseUser, role: str, actor: Abst
         raise ValidationError(
             f"Unknown team role '{role}'. Use one of: {', '.join(Membership.Role.values)}.", field="role"
         )
-    if not _can_manage_team(actor, team):
+    if not can_manage_team(actor, team):
         raise PermissionDenied("Only the team's leads and admins can change its members.")
     membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
     if not created and membership.role != role:
@@ -78,7 +82,7 @@ def membership_set(*, team: Team, user: AbstractBaseUser, role: str, actor: Abst
 
 @transaction.atomic
 def membership_remove(*, team: Team, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
-    if not _can_manage_team(actor, team):
+    if not can_manage_team(actor, team):
         raise PermissionDenied("Only the team's leads and admins can change its members.")
     Membership.objects.filter(team=team, user=user).delete()
 
@@ -87,7 +91,7 @@ def membership_remove(*, team: Team, user: AbstractBaseUser, actor: AbstractBase
 def service_create(
     *, team: Team, name: str, slug: str = "", description: str = "", actor: AbstractBaseUser
 ) -> Service:
-    if not _can_manage_team(actor, team):
+    if not can_manage_team(actor, team):
         raise PermissionDenied("Only the team's leads and admins can add services.")
     name = (name or "").strip()
     if not name:
@@ -98,3 +102,43 @@ def service_create(
     if Service.objects.filter(slug=slug).exists() or Service.objects.filter(name__iexact=name).exists():
         raise Conflict(f"A service '{name}' already exists.", code="duplicate", field="slug")
     return Service.objects.create(team=team, name=name, slug=slug, description=description)
+
+
+@transaction.atomic
+def service_update(
+    *,
+    service: Service,
+    actor: AbstractBaseUser,
+    name: str | None = None,
+    description: str | None = None,
+    team: Team | None = None,
+) -> Service:
+    """Rename, describe or move a service to another team (the actor must manage both teams)."""
+    if not can_manage_team(actor, service.team) or (team is not None and not can_manage_team(actor, team)):
+        raise PermissionDenied("Only the team's leads and admins can change its services.")
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValidationError("A service needs a name.", field="name")
+        if Service.objects.filter(name__iexact=name).exclude(pk=service.pk).exists():
+            raise Conflict(f"A service '{name}' already exists.", code="duplicate", field="name")
+        service.name = name
+    if description is not None:
+        service.description = description
+    if team is not None:
+        service.team = team
+    service.save()
+    return service
+
+
+@transaction.atomic
+def service_delete(*, service: Service, actor: AbstractBaseUser) -> None:
+    """Delete a service that no incident refers to (incidents keep their history)."""
+    if not can_manage_team(actor, service.team):
+        raise PermissionDenied("Only the team's leads and admins can remove its services.")
+    if service.incidents.exists():
+        raise Conflict(
+            f"Incidents refer to '{service.name}'; it stays in the catalog to keep their history.",
+            code="in_use",
+        )
+    service.delete()

@@ -89,3 +89,25 @@ def test_user_get_by_username_or_email():
     assert selectors.user_get(username="") is None
     UserFactory(username="gone", is_active=False)
     assert selectors.user_get(username="gone") is None
+
+
+def test_service_update_and_delete(team):
+    from incidents import services as incident_services
+
+    root = AdminFactory()
+    lead = MembershipFactory(team=team, user=UserFactory(username="tl"), role="lead").user
+    outsider = UserFactory(username="outsider")
+    svc = services.service_create(team=team, name="Billing", actor=root)
+    services.service_update(service=svc, name="Billing API", description="Invoices", actor=lead)
+    svc.refresh_from_db()
+    assert (svc.name, svc.description) == ("Billing API", "Invoices")
+    with pytest.raises(PermissionDenied):
+        services.service_update(service=svc, name="Mine", actor=outsider)
+    with pytest.raises(ValidationError):
+        services.service_update(service=svc, name=" ", actor=lead)
+    incident_services.incident_declare(title="x", severity="major", actor=lead, services=[svc])
+    with pytest.raises(Conflict):
+        services.service_delete(service=svc, actor=lead)
+    other = services.service_create(team=team, name="Unused", actor=root)
+    services.service_delete(service=other, actor=lead)
+    assert not team.services.filter(slug="unused").exists()
