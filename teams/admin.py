@@ -109,14 +109,20 @@ class TeamAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for form in formset.deleted_forms:
             if form.instance.pk:
-                formset.delete_existing(form.instance)
+                services.service_delete(service=form.instance, actor=request.user)
                 formset.deleted_objects.append(form.instance)
         for form in formset.forms:
             if form in formset.deleted_forms or not form.has_changed():
                 continue
             if form.instance.pk:
-                # teams.services has no service_update: editing a catalog entry saves the row itself.
-                formset.changed_objects.append((form.save(), form.changed_data))
+                data = form.cleaned_data
+                service = services.service_update(
+                    service=Service.objects.select_related("team").get(pk=form.instance.pk),
+                    name=data["name"],
+                    description=data.get("description", ""),
+                    actor=request.user,
+                )
+                formset.changed_objects.append((service, form.changed_data))
             else:
                 data = form.cleaned_data
                 formset.new_objects.append(
@@ -172,11 +178,17 @@ class ServiceAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):
         return {"slug": ("name",)} if obj is None else {}
 
     def save_model(self, request, obj, form, change):
-        if change:
-            # teams.services has no service_update: editing a catalog entry saves the row itself.
-            super().save_model(request, obj, form, change)
-            return
         data = form.cleaned_data
+        if change:
+            service = services.service_update(
+                service=Service.objects.select_related("team").get(pk=obj.pk),
+                name=data["name"],
+                description=data.get("description", ""),
+                team=data["team"],
+                actor=request.user,
+            )
+            copy_saved(obj, service)
+            return
         service = services.service_create(
             team=data["team"],
             name=data["name"],
@@ -185,3 +197,10 @@ class ServiceAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):
             actor=request.user,
         )
         copy_saved(obj, service)
+
+    def delete_model(self, request, obj):
+        services.service_delete(service=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for service in queryset.select_related("team"):
+            services.service_delete(service=service, actor=request.user)

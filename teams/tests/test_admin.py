@@ -220,3 +220,25 @@ def test_membership_delete_refused_for_staff_outside_the_team(client, staff, tea
     response = client.post(reverse("admin:teams_membership_delete", args=[membership.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_service_admin_edits_and_deletes_through_the_services(admin_client, team, member):
+    from incidents import services as incident_services
+
+    svc = ServiceFactory(team=team, name="Billing", slug="billing")
+    url = reverse("admin:teams_service_change", args=[svc.pk])
+    response = admin_client.post(url, {"name": "Billing API", "team": team.pk, "description": "Invoices"})
+    assert response.status_code == 302
+    svc.refresh_from_db()
+    assert svc.name == "Billing API" and svc.description == "Invoices"
+
+    incident_services.incident_declare(title="x", severity="major", actor=member, services=[svc])
+    response = admin_client.post(
+        reverse("admin:teams_service_delete", args=[svc.pk]), {"post": "yes"}, follow=True
+    )
+    assert Service.objects.filter(pk=svc.pk).exists()
+    assert any("stays in the catalog" in str(m) for m in get_messages(response.wsgi_request))
+
+    unused = ServiceFactory(team=team, name="Unused", slug="unused")
+    admin_client.post(reverse("admin:teams_service_delete", args=[unused.pk]), {"post": "yes"})
+    assert not Service.objects.filter(pk=unused.pk).exists()
