@@ -1,5 +1,6 @@
 """Shared API bricks: the exception handler that gives every error a stable ``code``, and pagination."""
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -52,9 +53,34 @@ def exception_handler(exc, context):
 
 
 class DefaultCursorPagination(pagination.CursorPagination):
-    """Cursor pagination: constant cost on page 2,000 as on page 1 (no COUNT, no OFFSET)."""
+    """Cursor pagination: constant cost on page 2,000 as on page 1 (no COUNT, no OFFSET).
+
+    A cursor is client input: one whose position does not fit the ordering field (``p=abc`` for an id, an integer
+    past 64 bits) is refused as an invalid cursor (404) instead of reaching the database and failing there.
+    """
 
     ordering = "-id"
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        ordering = self.ordering if isinstance(self.ordering, list | tuple) else [self.ordering]
+        try:
+            field = self._model._meta.get_field(ordering[0].lstrip("-"))
+        except (AttributeError, FieldDoesNotExist):
+            return cursor
+        try:
+            value = field.to_python(cursor.position)
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise ValueError("out of range")
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
+        return cursor
