@@ -1,5 +1,8 @@
 """The incidents REST API: happy paths, every error path, visibility, and the list's query count."""
 
+import base64
+from urllib.parse import quote
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -140,6 +143,15 @@ def test_list_is_newest_first_and_cursor_paginated(member_api, member):
 
 def test_list_with_a_broken_cursor_is_404_json(member_api, incident):
     assert_error(member_api.get(LIST, {"cursor": "garbage"}), 404, "not_found")
+
+
+@pytest.mark.parametrize("position", ["p=abc", "p=1.5", "p=%00", "p=99999999999999999999999", "o=-5"])
+@pytest.mark.parametrize("suffix", ["", "{pk}/timeline/"])
+def test_crafted_cursor_is_404_not_500(member_api, incident, position, suffix):
+    """A cursor is client input: a position that does not fit the ordering field is an invalid cursor."""
+    cursor = quote(base64.b64encode(position.encode()).decode())
+    response = member_api.get(f"{LIST}{suffix.format(pk=incident.pk)}?cursor={cursor}")
+    assert_error(response, 404, "not_found")
 
 
 def test_list_hides_private_incidents_from_outsiders(outsider_api, member_api, incident, private_incident):
