@@ -225,6 +225,13 @@ def test_list_filter_by_reference(member_api, spread):
     assert [r["id"] for r in response.json()["results"]] == [spread["b"]]
 
 
+@pytest.mark.parametrize("q", ["INC-²", "INC-" + "9" * 40, "INC-", "INC--1"])
+def test_list_odd_references_are_text_searches_not_500(member_api, incident, q):
+    response = member_api.get(LIST, {"q": q})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
 @pytest.mark.parametrize(
     ("params", "field", "code"),
     [
