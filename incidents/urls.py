@@ -17,4 +17,6 @@ urlpatterns = [
     path("incidents/<int:pk>/notes/", views.add_note, name="note"),
     path("incidents/<int:pk>/updates/", views.post_update, name="update_post"),
     path("incidents/<int:pk>/edit/", views.edit, name="edit"),
+    path("incidents/teams/open-counts/", views.team_open_counts, name="team_counts"),
+    path("incidents/teams/<slug:slug>/open/", views.team_open_incidents, name="team_open"),
 ]

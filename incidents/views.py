@@ -391,6 +391,32 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "incidents/partials/poll.html", ctx)
 
 
+# --- Fragments for the team pages (teams do not import incidents) ------------------------------
+
+
+@login_required
+@require_GET
+def team_open_incidents(request: HttpRequest, slug: str) -> HttpResponse:
+    """The open incidents of a team that the user may see, as a list fragment for the team page."""
+    incidents = _with_leads(
+        selectors.incident_list(user=request.user, filters={"team": slug, "status": "open"})
+    )
+    return render(request, "incidents/partials/team_open.html", {"incidents": incidents, "slug": slug})
+
+
+@login_required
+@require_GET
+def team_open_counts(request: HttpRequest) -> HttpResponse:
+    """Open incident counts of the teams named in ``?teams=a,b,c``, as out-of-band swaps for the team list."""
+    wanted = [s for s in request.GET.get("teams", "").split(",") if s][:200]
+    by_team = selectors.open_incident_counts(user=request.user)["by_team"]
+    return render(
+        request,
+        "incidents/partials/team_counts.html",
+        {"rows": [{"slug": slug, "count": by_team.get(slug, 0)} for slug in wanted]},
+    )
+
+
 # --- Actions -------------------------------------------------------------------------------------
 
 

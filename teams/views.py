@@ -1,19 +1,27 @@
-"""The staff web UI for teams: list, detail (members, services, open incidents), add a member, create a team."""
+"""The staff web UI for teams: list, detail (members, services), add a member, create a team.
+
+Teams sit below incidents (``core <- teams <- incidents``), so these views import nothing from ``incidents``: the
+open incidents of a team and the open counts on the team list are fragments served by ``incidents.views`` and
+loaded into the page with htmx (with a plain link to the filtered incident list when JavaScript is off).
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError, PermissionDenied
-from incidents import selectors as incident_selectors
 from teams import selectors, services
 from teams.forms import MemberAddForm, TeamCreateForm, add_domain_error
 from teams.models import Team
+
+PAGE_SIZE = 24
 
 
 def _can_manage(user, team: Team | None) -> bool:
@@ -31,31 +39,28 @@ def _team_or_404(slug: str) -> Team:
 @login_required
 @require_GET
 def team_list(request: HttpRequest) -> HttpResponse:
-    teams = list(selectors.team_list().prefetch_related("services"))
-    open_counts = incident_selectors.open_incident_counts(user=request.user)["by_team"]
+    q = request.GET.get("q", "").strip()[:100]
+    teams = selectors.team_list().prefetch_related("services")
+    if q:
+        teams = teams.filter(Q(name__icontains=q) | Q(slug__icontains=q) | Q(description__icontains=q))
+    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
     mine = selectors.user_team_ids(request.user)
-    for team in teams:
-        team.open_count = open_counts.get(team.slug, 0)
+    page.object_list = list(page.object_list)
+    for team in page.object_list:
         team.is_mine = team.pk in mine
     return render(
         request,
         "teams/list.html",
-        {"teams": teams, "can_create": _can_manage(request.user, None)},
+        {"teams": page.object_list, "page": page, "q": q, "can_create": _can_manage(request.user, None)},
     )
 
 
 def _detail_context(request: HttpRequest, team: Team, member_form: MemberAddForm | None = None) -> dict:
-    incidents = list(
-        incident_selectors.incident_list(user=request.user, filters={"team": team.slug, "status": "open"})
-    )
-    for incident in incidents:
-        incident.lead = next((a.user for a in incident.current_assignments if a.role.slug == "lead"), None)
     can_manage = _can_manage(request.user, team)
     return {
         "team": team,
         "memberships": list(team.memberships.all()),
         "services": list(team.services.all()),
-        "incidents": incidents,
         "can_manage": can_manage,
         "member_form": member_form or (MemberAddForm() if can_manage else None),
     }

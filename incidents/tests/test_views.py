@@ -592,6 +592,38 @@ def test_making_an_incident_private_as_a_non_participant_leaves_the_page(client,
     assert incident.private
 
 
+# --- Fragments for the team pages -----------------------------------------------------------------
+
+
+def test_team_open_incidents_fragment(member_client, member, team):
+    open_one = services.incident_declare(title="Checkout down", severity="critical", actor=member, team=team)
+    closed = services.incident_declare(title="Old outage", severity="minor", actor=member, team=team)
+    services.incident_transition(incident=closed, to="declined", actor=member)
+    services.incident_declare(title="Other team", severity="minor", actor=member)
+    html = member_client.get(reverse("incidents:team_open", args=[team.slug]), **HX).content.decode()
+    assert open_one.title in html
+    assert closed.title not in html and "Other team" not in html
+    assert "<html" not in html  # a fragment, not a page
+    empty = member_client.get(reverse("incidents:team_open", args=["nobody"])).content.decode()
+    assert "No open incidents for this team." in empty
+
+
+def test_team_open_counts_fragment(member_client, member, team):
+    TeamFactory(slug="platform", name="Platform")
+    services.incident_declare(title="a", severity="critical", actor=member, team=team)
+    services.incident_declare(title="b", severity="major", actor=member, team=team)
+    html = member_client.get(
+        reverse("incidents:team_counts"), {"teams": "payments,platform"}
+    ).content.decode()
+    assert re.search(r'<a id="open-count-payments"[^>]*hx-swap-oob="true">2 open incidents</a>', html)
+    assert re.search(r'<span id="open-count-platform"[^>]*hx-swap-oob="true">No open incidents</span>', html)
+
+
+def test_team_fragments_require_sign_in(client, team):
+    for url in (reverse("incidents:team_open", args=["payments"]), reverse("incidents:team_counts")):
+        assert client.get(url).status_code == 302
+
+
 # --- Private incidents ----------------------------------------------------------------------------
 
 
@@ -618,8 +650,8 @@ def test_private_incident_is_absent_from_list_dashboard_search_and_counts(client
         (reverse("incidents:list"), {"q": f"INC-{private_incident.pk}"}),
         (reverse("incidents:list"), {"status": "open", "team": "payments"}),
         (reverse("incidents:dashboard"), {}),
-        (reverse("teams:list"), {}),
-        (reverse("teams:detail", args=["payments"]), {}),
+        (reverse("incidents:team_open", args=["payments"]), {}),
+        (reverse("incidents:team_counts"), {"teams": "payments"}),
     ):
         html = client.get(url, params).content.decode()
         assert "Leaked signing key" not in html, url
@@ -627,8 +659,8 @@ def test_private_incident_is_absent_from_list_dashboard_search_and_counts(client
     dashboard = client.get(reverse("incidents:dashboard"))
     assert dashboard.context["total"] == 0
     assert 'data-testid="empty-state"' in dashboard.content.decode()
-    teams = client.get(reverse("teams:list")).context["teams"]
-    assert [t.open_count for t in teams] == [0]
+    counts = client.get(reverse("incidents:team_counts"), {"teams": "payments"}).content.decode()
+    assert "No open incidents" in counts
 
 
 def test_private_incident_is_visible_to_its_team(member_client, private_incident):
