@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from _common import (
     DEFAULT_DATABASE_URL,
+    RESULTS,
     BenchError,
     CpuMeter,
     Gunicorn,
@@ -75,7 +77,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--max-seconds", type=float, default=300, help="stop declaring after this long (300)")
     parser.add_argument("--timeout", type=float, default=30, help="per-request timeout in seconds (30)")
+    parser.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="skip the GET /healthz run that shows the machine's ceiling",
+    )
     parser.add_argument("--show-sql", action="store_true", help="print the SQL statements of one declare")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="K",
+        help="afterwards, time K declares in-process on one thread (wall, CPU, SQL time) and, when pyinstrument "
+        "is installed (`.venv/bin/pip install pyinstrument`), print where the time goes",
+    )
+    parser.add_argument(
+        "--pg-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a what-if PostgreSQL setting for the bench database only (ALTER DATABASE ... SET), "
+        "e.g. synchronous_commit=off; repeatable",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 1_000_000:
         parser.error("--requests must be between 1 and 1,000,000")
@@ -109,9 +132,10 @@ def payload(i: int) -> dict:
     }
 
 
-def declare_all(
+def run_load(
     base_url: str,
     token: str,
+    send,
     *,
     n: int,
     concurrency: int,
@@ -120,8 +144,10 @@ def declare_all(
     meter: CpuMeter,
 ) -> dict:
     """C client threads share one keep-alive connection pool and pull request numbers from one counter until N
-    are sent or time is up. (Threads with httpx.Client cost about a third of the client CPU of httpx.AsyncClient,
-    which matters when the load generator shares the machine's cores with the server.)"""
+    are sent or time is up; ``send(client, i)`` makes request ``i`` and returns ``(id_or_None, error_or_None)``.
+
+    (Threads with httpx.Client cost about a third of the client CPU of httpx.AsyncClient, which matters when the
+    load generator shares the machine's cores with the server.)"""
     import httpx
 
     latencies: list[float] = []
@@ -137,23 +163,20 @@ def declare_all(
             i = next(counter)
             if i >= n:
                 return
-            body = payload(i)
             started = time.perf_counter()
             try:
-                response = client.post("/api/v1/incidents/", json=body)
+                new_id, error = send(client, i)
             except httpx.HTTPError as exc:
-                latencies.append(time.perf_counter() - started)
-                errors.append((i, f"{exc.__class__.__name__}: {exc}"))
-                continue
+                new_id, error = None, f"{exc.__class__.__name__}: {exc}"
             latencies.append(time.perf_counter() - started)
-            if response.status_code == 201:
-                ids.append(response.json()["id"])
-            else:
-                errors.append((i, f"HTTP {response.status_code}: {response.text[:300]}"))
+            if error:
+                errors.append((i, error))
+            elif new_id is not None:
+                ids.append(new_id)
 
     with (
         httpx.Client(base_url=base_url, headers=headers, limits=limits, timeout=timeout) as client,
-        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="declare") as pool,
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool,
     ):
         # Warm every worker up with reads (they add no incidents): imports and first connections are not timed.
         list(pool.map(lambda _: client.get("/api/v1/incidents/?page_size=1"), range(concurrency * 2)))
@@ -164,6 +187,18 @@ def declare_all(
         elapsed = time.perf_counter() - started
         meter.stop()
     return {"latencies": latencies, "errors": errors, "ids": ids, "elapsed": elapsed, "sent": len(latencies)}
+
+
+def send_declare(client, i: int) -> tuple[int | None, str | None]:
+    response = client.post("/api/v1/incidents/", json=payload(i))
+    if response.status_code == 201:
+        return response.json()["id"], None
+    return None, f"HTTP {response.status_code}: {response.text[:300]}"
+
+
+def send_healthz(client, i: int) -> tuple[None, str | None]:
+    response = client.get("/healthz")
+    return None, None if response.status_code == 200 else f"HTTP {response.status_code}"
 
 
 def check_endpoint(base_url: str, token: str) -> None:
@@ -250,6 +285,113 @@ def measure_queries(user, token: str, *, show_sql: bool) -> dict:
     }
 
 
+def _timed(k: int, fn) -> dict:
+    """Wall and CPU milliseconds and SQL statements per call of ``fn(i)``, over ``k`` calls after a warm-up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(min(10, k)):
+        fn(i)
+    with CaptureQueriesContext(connection) as ctx:
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for i in range(k):
+            fn(i)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    return {
+        "wall_ms": round(wall / k * 1000, 2),
+        "cpu_ms": round(cpu / k * 1000, 2),
+        "sql_ms": round(sum(float(q["time"]) for q in ctx.captured_queries) / k * 1000, 2),
+        "statements": round(len(ctx.captured_queries) / k, 1),
+    }
+
+
+def profile_declares(user, token: str, k: int) -> dict:
+    """Where a declare's time goes, in-process on one thread (no HTTP server, no contention): the whole API
+    request, then its parts measured alone. With pyinstrument installed, also the call tree."""
+    from rest_framework.test import APIClient, APIRequestFactory
+
+    from incidents.api.serializers import IncidentSerializer
+    from incidents.models import Source
+    from incidents.services import incident_declare
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    request = APIRequestFactory().post("/api/v1/incidents/")
+
+    def declare_service(i: int):
+        body = payload(i)
+        return incident_declare(
+            title=body["title"],
+            summary=body["summary"],
+            severity=body["severity"],
+            team=body["team"],
+            customer_impact=body["customer_impact"],
+            private=body["private"],
+            actor=user,
+            source=Source.API,
+        )
+
+    fresh = [
+        declare_service(i) for i in range(k + 10)
+    ]  # as the view holds it right after the service returns
+    parts = {
+        "POST /api/v1/incidents/ (whole request)": _timed(
+            k, lambda i: client.post("/api/v1/incidents/", payload(i), format="json")
+        ),
+        "GET /healthz (middleware floor)": _timed(k, lambda i: client.get("/healthz")),
+        "incident_declare() alone, commit included": _timed(k, declare_service),
+        "IncidentSerializer(new incident).data": _timed(
+            k, lambda i: IncidentSerializer(fresh[i], context={"request": request}).data
+        ),
+    }
+    whole = parts["POST /api/v1/incidents/ (whole request)"]
+    rest = {
+        key: round(whole[key] - sum(p[key] for name, p in parts.items() if name != next(iter(parts))), 2)
+        for key in ("wall_ms", "cpu_ms", "sql_ms", "statements")
+    }
+    parts["rest: DRF dispatch, token auth, parsing, validation, rendering"] = rest
+    print(f"\n  Where a declare's time goes (in-process, one thread, {k} calls each, per call):")
+    width = max(len(name) for name in parts)
+    print(f"    {'':{width}}  {'wall ms':>8}  {'CPU ms':>7}  {'SQL ms':>7}  {'SQL':>5}")
+    for name, p in parts.items():
+        print(
+            f"    {name:{width}}  {p['wall_ms']:8.2f}  {p['cpu_ms']:7.2f}  {p['sql_ms']:7.2f}  {p['statements']:5}"
+        )
+    result = {"calls": k, "parts": parts}
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        print("  (pyinstrument is not installed: `.venv/bin/pip install pyinstrument` for the call tree)")
+        return result
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for i in range(k):
+        client.post("/api/v1/incidents/", payload(i), format="json")
+    profiler.stop()
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    html = RESULTS / f"declare-profile-{time.strftime('%Y%m%dT%H%M%S')}.html"
+    html.write_text(profiler.output_html())
+    print(f"  call tree: {html.relative_to(RESULTS.parent.parent)}")
+    result["html"] = str(html)
+    return result
+
+
+def apply_pg_settings(settings: list[str]) -> None:
+    """What-if settings on the bench database only, before the server opens its connections."""
+    from django.db import connection
+
+    if settings and connection.vendor != "postgresql":
+        raise BenchError("--pg-set needs PostgreSQL")
+    with connection.cursor() as cursor:
+        for item in settings:
+            name, _, value = item.partition("=")
+            if not re.fullmatch(r"[a-z_]+", name) or not re.fullmatch(r"[A-Za-z0-9_.]+", value):
+                raise BenchError(f"--pg-set {item!r}: expected NAME=VALUE, e.g. synchronous_commit=off")
+            cursor.execute(f'ALTER DATABASE "{connection.settings_dict["NAME"]}" SET {name} = {value}')
+    connection.close()
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     database_url = prepare_database(args.database_url, force=args.force_drop)
@@ -262,6 +404,7 @@ def main(argv=None) -> int:
             f"connections; PostgreSQL allows {max_conn}. Lower -w or -t."
         )
     migrate_s = migrate()
+    apply_pg_settings(args.pg_set)
     user, token = setup_actor()
     db_version = database_version()
     from django.db import connection
@@ -285,15 +428,38 @@ def main(argv=None) -> int:
                 "postgres": lambda: pids_named("postgres"),
             }
         )
-        run = declare_all(
+        run = run_load(
             server.base_url,
             token,
+            send_declare,
             n=args.requests,
             concurrency=args.concurrency,
             max_seconds=args.max_seconds,
             timeout=args.timeout,
             meter=meter,
         )
+        calibration = None
+        if not args.no_calibrate:
+            # The same clients on a request that does nothing: the ceiling of this machine and server setup.
+            cal_meter = CpuMeter(dict(meter.groups))
+            cal = run_load(
+                server.base_url,
+                token,
+                send_healthz,
+                n=min(args.requests, 2000),
+                concurrency=args.concurrency,
+                max_seconds=min(args.max_seconds, 60),
+                timeout=args.timeout,
+                meter=cal_meter,
+            )
+            calibration = {
+                "requests": cal["sent"],
+                "errors": len(cal["errors"]),
+                "per_s": round(cal["sent"] / cal["elapsed"], 1) if cal["elapsed"] else 0.0,
+                "latency": latency_summary(cal["latencies"]),
+                "cpu_seconds": {k: round(v, 2) for k, v in cal_meter.used.items()},
+                "cpu_report": cal_meter.report(per=cal["sent"], unit="request"),
+            }
     except BaseException:
         server.keep_log = True
         raise
@@ -318,6 +484,18 @@ def main(argv=None) -> int:
             ),
             ("errors", str(len(run["errors"]))),
             ("CPU", meter.report(per=len(run["latencies"]), unit="declare")),
+            *(
+                [
+                    (
+                        "calibration",
+                        f"GET /healthz with the same clients: {calibration['per_s']} req/s, "
+                        f"p50 {calibration['latency']['p50_ms']} ms ({calibration['errors']} errors); "
+                        f"CPU {calibration['cpu_report']}",
+                    )
+                ]
+                if calibration
+                else []
+            ),
             (
                 "SQL per declare",
                 f"{queries['api_request']} via the API, auth included "
@@ -342,6 +520,7 @@ def main(argv=None) -> int:
             f"  stopped after {args.max_seconds:.0f}s: only {run['sent']} of {args.requests} requests were sent"
         )
 
+    profile = profile_declares(user, token, args.profile) if args.profile else None
     path = save_results(
         "declare",
         {
@@ -357,6 +536,8 @@ def main(argv=None) -> int:
             "error_count": len(run["errors"]),
             "queries": queries,
             "cpu_seconds": {k: round(v, 2) for k, v in meter.used.items()},
+            "calibration_healthz": calibration,
+            "profile": profile,
             "verify": check,
         },
     )
