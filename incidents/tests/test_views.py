@@ -755,3 +755,44 @@ def test_sign_in_and_out(client, member):
     assert "Sign out?" in client.get(reverse("account_logout")).content.decode()
     client.post(reverse("account_logout"))
     assert client.get(reverse("incidents:dashboard")).status_code == 302
+
+
+# --- Template tags (core/templatetags/muster.py) --------------------------------------------------
+
+
+def test_severity_chip_keeps_only_hex_colours():
+    from types import SimpleNamespace
+
+    from core.templatetags.muster import severity_chip
+
+    chip = severity_chip(SimpleNamespace(name="<b>Bad</b>", colour="red; background:url(x)"))
+    assert "--sev: #6b7280" in chip
+    assert "&lt;b&gt;Bad&lt;/b&gt;" in chip
+    assert "--sev: #dc2626" in severity_chip(SimpleNamespace(name="Critical", colour="#dc2626"))
+
+
+def test_status_pill_and_reltime_and_duration():
+    from datetime import UTC, datetime, timedelta
+
+    from django.utils import timezone
+
+    from core.templatetags.muster import duration, relative, reltime, status_pill
+
+    assert status_pill("investigating") == (
+        '<span class="pill status-investigating" data-status="investigating">'
+        '<span class="pill-dot" aria-hidden="true"></span>Investigating</span>'
+    )
+    moment = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
+    html = reltime(moment)
+    assert 'title="2026-11-23 14:05 UTC"' in html
+    assert 'datetime="2026-11-23T14:05:00+00:00"' in html
+    assert relative(moment, now=moment + timedelta(seconds=10)) == "just now"
+    assert relative(moment, now=moment + timedelta(minutes=5)) == "5 min ago"
+    assert relative(moment, now=moment + timedelta(hours=3)) == "3 h ago"
+    assert relative(moment, now=moment + timedelta(days=1, hours=2)) == "yesterday"
+    assert relative(moment, now=moment + timedelta(days=4)) == "4 d ago"
+    assert relative(moment, now=moment + timedelta(days=40)) == "2026-11-23"
+    assert duration(timedelta(hours=2, minutes=5)) == "2h 5m"
+    assert duration(moment, moment + timedelta(minutes=4, seconds=10)) == "4m 10s"
+    assert duration(timezone.now() - timedelta(days=3, hours=4)) == "3d 4h"
+    assert duration(None) == ""
