@@ -397,7 +397,12 @@ def test_timeline_shows_old_and_new_values(member_client, incident, member):
     assert "Looking" in html
     assert re.search(r"Critical.*?→.*?Major", html, re.S)
     assert "<del>Checkout is down</del>" in html and "<ins>Checkout partly down</ins>" in html
-    assert f"made <strong>{member.get_full_name()}</strong> incident lead" in html
+    assert "took the incident lead role" in html
+    carol = UserFactory(username="carol", first_name="Carol", last_name="Silva")
+    services.incident_assign_role(incident=incident, role="lead", user=carol, actor=member)
+    html = member_client.get(reverse("incidents:timeline", args=[incident.pk])).content.decode()
+    assert "made <strong>Carol Silva</strong> incident lead" in html
+    assert f"(handed over from {member.get_full_name()})" in html
     # Newest last.
     assert html.index("declared the incident") < html.index("changed the status")
 
