@@ -18,7 +18,8 @@ def can_manage_team(user, team: Team | None) -> bool:
     return user_team_role(user, team) in (Membership.Role.LEAD, Membership.Role.ADMIN)
 
 
-_can_manage_team = can_manage_team  # old name, kept for callers not yet moved
+#: Slugs that would shadow a page under /teams/.
+RESERVED_SLUGS = frozenset({"new", "create", "edit", "delete", "api"})
 
 
 @transaction.atomic
@@ -31,6 +32,8 @@ def team_create(*, name: str, slug: str = "", description: str = "", actor: Abst
     slug = slugify(slug or name)[:50]
     if not slug:
         raise ValidationError("A team needs a slug of letters, digits or dashes.", field="slug")
+    if slug in RESERVED_SLUGS:
+        raise ValidationError(f"'{slug}' is reserved; choose another slug.", field="slug")
     if Team.objects.filter(slug=slug).exists():
         raise Conflict(f"A team with slug '{slug}' already exists.", code="duplicate", field="slug")
     if Team.objects.filter(name__iexact=name).exists():

@@ -26,7 +26,7 @@ PAGE_SIZE = 24
 
 def _can_manage(user, team: Team | None) -> bool:
     # The rule lives in teams.services; the UI only asks it, to decide which controls to show.
-    return services._can_manage_team(user, team)
+    return services.can_manage_team(user, team)
 
 
 def _team_or_404(slug: str) -> Team:

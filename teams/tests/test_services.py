@@ -28,6 +28,7 @@ def test_superuser_creates_team_without_joining_it():
         ({"name": "!!!"}, ValidationError),
         ({"name": "payments"}, Conflict),
         ({"name": "Other", "slug": "payments"}, Conflict),
+        ({"name": "New"}, ValidationError),
     ],
 )
 def test_team_create_refuses(kwargs, error):
