@@ -1,10 +1,8 @@
 """Incidents API. Every view calls incidents.services for writes and incidents.selectors for reads.
 
-Every request through the API is recorded on the timeline with ``source=api``. A private incident a user may not
+Every change made through the API is recorded on the timeline with ``source=api``. A private incident a user may not
 see answers 404 on every endpoint, exactly like an id that does not exist.
 """
-
-import re
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -31,9 +29,7 @@ from incidents.api.serializers import (
 )
 from incidents.models import Incident, Source
 from teams.api.serializers import error_responses
-from teams.api.views import ApiView, get_user, validated
-
-SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+from teams.api.views import SLUG_RE, ApiView, get_user, validated
 
 INCIDENT_ID = OpenApiParameter(
     "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The incident's id."
