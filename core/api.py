@@ -84,3 +84,10 @@ class DefaultCursorPagination(pagination.CursorPagination):
         except (DjangoValidationError, ValueError, TypeError, OverflowError):
             raise exceptions.NotFound(self.invalid_cursor_message) from None
         return cursor
+
+
+def api_not_found(request, *args, **kwargs):
+    """Any path under /api/v1/ that names no endpoint: the API's JSON 404, not an HTML page."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"detail": "No such API endpoint.", "code": "not_found"}, status=404)

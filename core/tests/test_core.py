@@ -99,3 +99,27 @@ def test_time_helpers():
     assert timeutils.format_duration(timedelta(days=3, hours=4)) == "3d 4h"
     assert timeutils.format_duration(timedelta(seconds=-5)) == "0s"
     assert datetime.now(UTC).tzinfo is UTC
+
+
+@pytest.mark.django_db
+def test_unknown_api_path_is_a_json_404(client, member):
+    client.force_login(member)
+    response = client.get("/api/v1/nope/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such API endpoint.", "code": "not_found"}
+
+
+@pytest.mark.django_db
+def test_oversized_body_is_refused_before_parsing(client, member, settings):
+    from incidents.models import Incident
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client.force_login(member)
+    body = '{"title": "%s", "severity": "major"}' % ("x" * 2000)
+    response = client.post("/api/v1/incidents/", body, content_type="application/json")
+    assert response.status_code == 413 and response.json()["code"] == "request_too_large"
+    assert Incident.objects.count() == 0
+    response = client.post(
+        "/api/v1/incidents/", '{"title": "ok", "severity": "major"}', content_type="application/json"
+    )
+    assert response.status_code == 201

@@ -1,0 +1,33 @@
+"""Request guards that know no domain."""
+
+from django.conf import settings
+from django.http import JsonResponse
+
+
+class BodySizeLimitMiddleware:
+    """Refuse request bodies larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413, before anything reads them.
+
+    Django applies that limit to form posts only; JSON bodies read by DRF (and webhooks) are bounded here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return JsonResponse(
+                    {"detail": "Invalid Content-Length header.", "code": "bad_request"}, status=400
+                )
+            if length > limit:
+                return JsonResponse(
+                    {
+                        "detail": f"The request body is larger than {limit} bytes.",
+                        "code": "request_too_large",
+                    },
+                    status=413,
+                )
+        return self.get_response(request)
