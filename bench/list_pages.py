@@ -253,6 +253,7 @@ def walk(client, *, page_size: int, max_seconds: float) -> dict:
     url = f"/api/v1/incidents/?page_size={page_size}"
     latencies: list[float] = []
     urls: list[str] = []
+    rows: list[int] = []
     ids: list[int] = []
     errors: list[str] = []
     deadline = time.monotonic() + max_seconds
@@ -269,19 +270,29 @@ def walk(client, *, page_size: int, max_seconds: float) -> dict:
             break
         body = response.json()
         urls.append(url)
+        rows.append(len(body["results"]))
         ids.extend(row["id"] for row in body["results"])
         nxt = body.get("next")
         url = _path(nxt) if nxt else None
     elapsed = time.perf_counter() - started
-    return {"latencies": latencies, "urls": urls, "ids": ids, "errors": errors, "elapsed": elapsed}
+    # The last page is usually short: compare the first page with the last *full* one.
+    full = [i for i, count in enumerate(rows) if count == page_size] or list(range(len(rows)))
+    return {
+        "latencies": latencies,
+        "urls": urls,
+        "ids": ids,
+        "errors": errors,
+        "elapsed": elapsed,
+        "full_pages": full,
+    }
 
 
-def first_vs_last(client, urls: list[str], *, rounds: int = 20) -> tuple[float, float]:
-    """Median latency of the first and the last page, requested alternately: a neighbour's burst of CPU hits
-    both alike, so the comparison holds on a busy machine too."""
+def first_vs_last(client, first_url: str, last_url: str, *, rounds: int = 20) -> tuple[float, float]:
+    """Median latency of the first and the last full page, requested alternately: a neighbour's burst of CPU
+    hits both alike, so the comparison holds on a busy machine too."""
     first, last = [], []
     for _ in range(rounds):
-        for url, bucket in ((urls[0], first), (urls[-1], last)):
+        for url, bucket in ((first_url, first), (last_url, last)):
             t0 = time.perf_counter()
             client.get(url).raise_for_status()
             bucket.append(time.perf_counter() - t0)
@@ -295,28 +306,40 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def queries_per_page(token: str, urls: list[str], *, show_sql: bool) -> dict[str, int]:
-    """SQL statements of the first, middle and last page, in-process with the test client."""
+def _sql_of(client, url: str, *, repeat: int = 5) -> tuple[int, float, list[dict]]:
+    """Statements of one request, and the median over ``repeat`` runs of the time spent in them (ms)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    counts, times, captured = [], [], []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        if response.status_code != 200:
+            raise BenchError(f"in-process {url} answered {response.status_code}")
+        counts.append(len(ctx.captured_queries))
+        times.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
+        captured = ctx.captured_queries
+    return max(counts), round(statistics.median(times), 2), captured
+
+
+def queries_per_page(token: str, urls: list[str], *, show_sql: bool) -> dict[str, dict]:
+    """SQL statements (and time in SQL) of the first, middle and last page, in-process with the test client."""
     from rest_framework.test import APIClient
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     picks = {"first": urls[0], "middle": urls[len(urls) // 2], "last": urls[-1]}
     client.get(urls[0])  # warm-up
-    counts = {}
+    result = {}
     for name, url in picks.items():
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.get(url)
-        if response.status_code != 200:
-            raise BenchError(f"in-process {url} answered {response.status_code}")
-        counts[name] = len(ctx.captured_queries)
+        count, sql_ms, captured = _sql_of(client, url)
+        result[name] = {"statements": count, "sql_ms": sql_ms}
         if show_sql and name == "last":
             print(f"\n  SQL of the last page ({url}):")
-            for q in ctx.captured_queries:
+            for q in captured:
                 print(f"    {q['time']}s  {q['sql'][:200]}")
-    return counts
+    return result
 
 
 # --- Web list -------------------------------------------------------------------------------------
@@ -406,21 +429,18 @@ def _last_page_number(client, html: str) -> int | None:
     return max(numbers)
 
 
-def web_queries(username: str, pages: list[int]) -> dict[int, int]:
+def web_queries(username: str, pages: list[int]) -> dict[int, dict]:
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client()
     client.force_login(get_user_model().objects.get(username=username))
     client.get("/incidents/")
-    counts = {}
+    result = {}
     for page in pages:
-        with CaptureQueriesContext(connection) as ctx:
-            client.get(f"/incidents/?page={page}")
-        counts[page] = len(ctx.captured_queries)
-    return counts
+        count, sql_ms, _ = _sql_of(client, f"/incidents/?page={page}")
+        result[page] = {"statements": count, "sql_ms": sql_ms}
+    return result
 
 
 def collectstatic() -> float:
@@ -502,7 +522,10 @@ def main(argv=None) -> int:
                 meter.stop()
                 meters[size] = meter
                 if walks[size]["urls"]:
-                    walks[size]["interleaved"] = first_vs_last(client, walks[size]["urls"])
+                    run = walks[size]
+                    run["interleaved"] = first_vs_last(
+                        client, run["urls"][0], run["urls"][run["full_pages"][-1]]
+                    )
         if has_web_list:
             web = time_web_list(server, cookie, timeout=args.timeout)
     except BaseException:
@@ -517,13 +540,14 @@ def main(argv=None) -> int:
     for size, run in walks.items():
         pages = len(run["latencies"])
         lat = latency_summary(run["latencies"])
-        first10 = statistics.median(run["latencies"][:10]) * 1000
-        last10 = statistics.median(run["latencies"][-10:]) * 1000
+        full = run["full_pages"]
+        first10 = statistics.median([run["latencies"][i] for i in full[:10]]) * 1000
+        last10 = statistics.median([run["latencies"][i] for i in full[-10:]]) * 1000
         unique = len(set(run["ids"]))
         complete = not run["errors"] and unique == len(run["ids"]) == visible
         ok &= complete
         queries = queries_per_page(token, run["urls"], show_sql=args.show_sql) if run["urls"] else {}
-        constant = len(set(queries.values())) == 1
+        constant = len({q["statements"] for q in queries.values()}) == 1
         ok &= constant
         print(f"  page_size={size}")
         print_table(
@@ -535,17 +559,20 @@ def main(argv=None) -> int:
                     + ("OK" if complete else "MISMATCH"),
                 ),
                 ("per page", f"p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  max {lat['max_ms']} ms"),
-                ("first 10 / last 10", f"median {first10:.1f} ms / {last10:.1f} ms (during the walk)"),
+                (
+                    "first 10 / last 10",
+                    f"median {first10:.1f} ms / {last10:.1f} ms (full pages, during the walk)",
+                ),
                 (
                     "first / last page",
-                    "median {:.1f} ms / {:.1f} ms (20 rounds, alternating)".format(
+                    "median {:.1f} ms / {:.1f} ms (last full page; 20 rounds, alternating)".format(
                         *run.get("interleaved", (0, 0))
                     ),
                 ),
                 (
                     "SQL per page",
-                    ", ".join(f"{k} {v}" for k, v in queries.items())
-                    + ("  (constant)" if constant else "  (NOT constant)"),
+                    ", ".join(f"{k} {v['statements']} ({v['sql_ms']} ms)" for k, v in queries.items())
+                    + ("  constant" if constant else "  NOT constant"),
                 ),
                 ("CPU", meters[size].report(per=pages, unit="page")),
             ]
@@ -575,14 +602,13 @@ def main(argv=None) -> int:
     if "skipped" in web:
         print(f"    skipped: {web['skipped']}")
     else:
-        web["queries"] = web_queries(USERNAME, [1, web["last_page"]])
+        web["queries"] = web_queries(USERNAME, list(web["pages"]))
         for page, row in web["pages"].items():
+            q = web["queries"][page]
             print(
-                f"    page {page:>6}: {row['median_ms']:>8} ms  HTTP {row['status']}  {row['bytes']:,} bytes"
+                f"    page {page:>6}: {row['median_ms']:>8} ms  HTTP {row['status']}  {row['bytes']:>7,} bytes  "
+                f"SQL {q['statements']} statements, {q['sql_ms']} ms"
             )
-        print(
-            f"    SQL: page 1 {web['queries'][1]}, page {web['last_page']} {web['queries'][web['last_page']]}"
-        )
     path = save_results(
         "list_pages",
         {
