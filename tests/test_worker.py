@@ -115,6 +115,12 @@ def real_broker():
     yield
     celery_app.conf.task_always_eager = True
     consumers.unregister(PROBE)
+    # A killed worker's server session can outlive it for a moment; end it so the test database can be dropped.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def probe_notes(incident_ids) -> int:
