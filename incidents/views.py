@@ -420,157 +420,126 @@ def team_open_counts(request: HttpRequest) -> HttpResponse:
 # --- Actions -------------------------------------------------------------------------------------
 
 
-@login_required
-@require_POST
-def transition(request: HttpRequest, pk: int) -> HttpResponse:
+def _control_action(request: HttpRequest, pk: int, form_class, act) -> HttpResponse:
+    """A triage control (status, severity, roles): run ``act(incident, cleaned_data)``, which calls one service
+    and returns the success message; refusals and invalid input become messages."""
     incident = _get_incident(request, pk)
-    form = TransitionForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            incident = services.incident_transition(
-                incident=incident,
-                to=form.cleaned_data["to"],
-                reason=form.cleaned_data["reason"],
-                actor=request.user,
-                source=Source.WEB,
-            )
+            message = act(incident, form.cleaned_data)
         except DomainError as error:
             _domain_message(request, error)
         else:
-            messages.success(request, f"{incident.reference} is now {incident.status}.")
+            messages.success(request, message)
     else:
         _form_errors_message(request, form)
     return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+
+
+def _form_action(
+    request: HttpRequest, pk: int, form_class, form_key: str, regions: set[str], act, success: str = ""
+) -> HttpResponse:
+    """A form on the incident page (note, update, details): errors stay next to the fields with the input kept."""
+    incident = _get_incident(request, pk)
+    form = form_class(request.POST)
+    failed = True
+    if form.is_valid():
+        try:
+            act(incident, form)
+        except DomainError as error:
+            failed = _form_error(request, form, error)
+        else:
+            failed = False
+            if success:
+                messages.success(request, success)
+    return _finish(request, pk, regions, forms={form_key: form} if failed else None, failed=failed)
+
+
+@login_required
+@require_POST
+def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(incident, data):
+        incident = services.incident_transition(
+            incident=incident, to=data["to"], reason=data["reason"], actor=request.user, source=Source.WEB
+        )
+        return f"{incident.reference} is now {incident.status}."
+
+    return _control_action(request, pk, TransitionForm, act)
 
 
 @login_required
 @require_POST
 def change_severity(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = _get_incident(request, pk)
-    form = SeverityForm(request.POST)
-    if form.is_valid():
-        try:
-            incident = services.incident_change_severity(
-                incident=incident,
-                severity=form.cleaned_data["severity"],
-                reason=form.cleaned_data["reason"],
-                actor=request.user,
-                source=Source.WEB,
-            )
-        except DomainError as error:
-            _domain_message(request, error)
-        else:
-            messages.success(request, f"Severity changed to {form.cleaned_data['severity'].name}.")
-    else:
-        _form_errors_message(request, form)
-    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+    def act(incident, data):
+        services.incident_change_severity(
+            incident=incident,
+            severity=data["severity"],
+            reason=data["reason"],
+            actor=request.user,
+            source=Source.WEB,
+        )
+        return f"Severity changed to {data['severity'].name}."
+
+    return _control_action(request, pk, SeverityForm, act)
 
 
 @login_required
 @require_POST
 def assign_role(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = _get_incident(request, pk)
-    form = AssignRoleForm(request.POST)
-    if form.is_valid():
-        role, user = form.cleaned_data["role"], form.cleaned_data["user"]
-        try:
-            services.incident_assign_role(
-                incident=incident, role=role, user=user, actor=request.user, source=Source.WEB
-            )
-        except DomainError as error:
-            _domain_message(request, error)
-        else:
-            who = "You are" if user.pk == request.user.pk else f"{user.get_full_name() or user} is"
-            messages.success(request, f"{who} now the {role.name.lower()}.")
-    else:
-        _form_errors_message(request, form)
-    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+    def act(incident, data):
+        role, user = data["role"], data["user"]
+        services.incident_assign_role(
+            incident=incident, role=role, user=user, actor=request.user, source=Source.WEB
+        )
+        who = "You are" if user.pk == request.user.pk else f"{user.get_full_name() or user} is"
+        return f"{who} now the {role.name.lower()}."
+
+    return _control_action(request, pk, AssignRoleForm, act)
 
 
 @login_required
 @require_POST
 def relieve_role(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = _get_incident(request, pk)
-    form = RelieveRoleForm(request.POST)
-    if form.is_valid():
-        try:
-            services.incident_relieve_role(
-                incident=incident, role=form.cleaned_data["role"], actor=request.user, source=Source.WEB
-            )
-        except DomainError as error:
-            _domain_message(request, error)
-        else:
-            messages.success(request, f"The {form.cleaned_data['role'].name.lower()} role is free now.")
-    else:
-        _form_errors_message(request, form)
-    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+    def act(incident, data):
+        services.incident_relieve_role(
+            incident=incident, role=data["role"], actor=request.user, source=Source.WEB
+        )
+        return f"The {data['role'].name.lower()} role is free now."
+
+    return _control_action(request, pk, RelieveRoleForm, act)
 
 
 @login_required
 @require_POST
 def add_note(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = _get_incident(request, pk)
-    form = NoteForm(request.POST)
-    failed = True
-    if form.is_valid():
-        try:
-            services.incident_add_note(
-                incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
-            )
-        except DomainError as error:
-            failed = _form_error(request, form, error)
-        else:
-            failed = False
-    return _finish(
-        request, pk, {TIMELINE, NOTE_FORM}, forms={"note_form": form} if failed else None, failed=failed
-    )
+    def act(incident, form):
+        services.incident_add_note(
+            incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
+        )
+
+    return _form_action(request, pk, NoteForm, "note_form", {TIMELINE, NOTE_FORM}, act)
 
 
 @login_required
 @require_POST
 def post_update(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = _get_incident(request, pk)
-    form = UpdateForm(request.POST)
-    failed = True
-    if form.is_valid():
-        try:
-            services.incident_post_update(
-                incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
-            )
-        except DomainError as error:
-            failed = _form_error(request, form, error)
-        else:
-            failed = False
-            messages.success(request, "Update posted.")
-    return _finish(
-        request,
-        pk,
-        {TIMELINE, UPDATE_FORM},
-        forms={"update_form": form} if failed else None,
-        failed=failed,
+    def act(incident, form):
+        services.incident_post_update(
+            incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
+        )
+
+    return _form_action(
+        request, pk, UpdateForm, "update_form", {TIMELINE, UPDATE_FORM}, act, "Update posted."
     )
 
 
 @login_required
 @require_POST
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = _get_incident(request, pk)
-    form = IncidentEditForm(request.POST)
-    failed = True
-    if form.is_valid():
-        try:
-            services.incident_update(
-                incident=incident, actor=request.user, source=Source.WEB, **form.changes()
-            )
-        except DomainError as error:
-            failed = _form_error(request, form, error)
-        else:
-            failed = False
-            messages.success(request, "Details saved.")
-    return _finish(
-        request,
-        pk,
-        {HEADER, SIDEBAR, TIMELINE},
-        forms={"edit_form": form} if failed else None,
-        failed=failed,
+    def act(incident, form):
+        services.incident_update(incident=incident, actor=request.user, source=Source.WEB, **form.changes())
+
+    return _form_action(
+        request, pk, IncidentEditForm, "edit_form", {HEADER, SIDEBAR, TIMELINE}, act, "Details saved."
     )
