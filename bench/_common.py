@@ -97,8 +97,10 @@ def prepare_database(url: str, *, force: bool = False, keep: bool = False) -> st
     raise BenchError(f"Unsupported database URL scheme {scheme!r} (use postgres:// or sqlite:///).")
 
 
-def bench_env(*, database_url: str, redis_url: str = "") -> dict[str, str]:
+def bench_env(*, database_url: str, redis_url: str = "", plugins: tuple[str, ...] = ()) -> dict[str, str]:
     """The environment of the benchmark's Django: production settings (DEBUG off) on the bench database."""
+    if redis_url and urlparse(redis_url).hostname not in LOCAL_HOSTS:
+        raise BenchError("--redis-url must point at 127.0.0.1: benchmarks stay on this machine.")
     env = {
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
         "DATABASE_URL": database_url,
@@ -110,6 +112,7 @@ def bench_env(*, database_url: str, redis_url: str = "") -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "0" if redis_url else "1",
+        "MUSTER_PLUGINS": ",".join(plugins),
     }
     return env
 
@@ -326,6 +329,22 @@ def _machine_busy_seconds() -> float:
         return 0.0
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
     return (user + nice + system + irq + softirq + steal) / _CLK_TCK
+
+
+def wait_for_quiet(max_wait: float, *, threshold: float = 0.15, window: float = 5.0) -> float:
+    """Wait (up to ``max_wait`` seconds) for a ``window`` in which the machine is less than ``threshold`` busy.
+
+    On a shared machine (CI runners, a laptop with a browser open) this keeps a neighbour's burst out of the
+    numbers. Returns the share of the machine that was busy in the last window.
+    """
+    cores = os.cpu_count() or 1
+    deadline = time.monotonic() + max_wait
+    while True:
+        before = _machine_busy_seconds()
+        time.sleep(window)
+        busy = (_machine_busy_seconds() - before) / window / cores
+        if busy < threshold or time.monotonic() >= deadline:
+            return busy
 
 
 def pids_named(name: str) -> list[int]:

@@ -38,6 +38,7 @@ from _common import (
     print_table,
     save_results,
     setup_django,
+    wait_for_quiet,
 )
 
 SEVERITIES = ("critical", "major", "minor")
@@ -61,6 +62,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "-t", "--threads", type=int, default=4, help="gunicorn threads per worker (default 4)"
     )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to this long for the machine to be idle (a shared machine skews the numbers)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument(
         "--database-url",
@@ -71,6 +79,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL", ""),
         help="Celery broker: the after-commit publish goes to Redis (default: none, tasks run in-process)",
+    )
+    parser.add_argument(
+        "--noop-consumer",
+        action="store_true",
+        help="register a do-nothing timeline consumer for 'declared' (bench/noop_consumer.py): each declare then "
+        "writes a consumer run and publishes a Celery task after commit, as it will once the wings register theirs",
     )
     parser.add_argument(
         "--force-drop", action="store_true", help="drop the database even if not named *bench*"
@@ -214,8 +228,12 @@ def check_endpoint(base_url: str, token: str) -> None:
 
 
 def verify(n_ok: int, ids: list[int]) -> dict:
-    """Nothing lost, nothing doubled: N incidents, N declared events, one per incident, every 201 id stored."""
-    from incidents.models import EventKind, Incident, TimelineEvent
+    """Nothing lost, nothing doubled: N incidents, N declared events, one per incident, every 201 id stored,
+    and one consumer run per declared event for each registered consumer."""
+    from django.db.models import Count
+
+    from incidents import consumers
+    from incidents.models import ConsumerRun, EventKind, Incident, TimelineEvent
 
     incidents = Incident.objects.count()
     declared = TimelineEvent.objects.filter(kind=EventKind.DECLARED)
@@ -230,14 +248,42 @@ def verify(n_ok: int, ids: list[int]) -> dict:
         "ids_unique": len(set(ids)),
         "ids_stored": len(stored_ids),
     }
+    runs_ok = True
+    for consumer in consumers.consumers_for(EventKind.DECLARED):
+        runs = ConsumerRun.objects.filter(consumer=consumer.name, event__kind=EventKind.DECLARED)
+        by_status = dict(runs.values_list("status").annotate(n=Count("id")).order_by())
+        result.setdefault("consumer_runs", {})[consumer.name] = by_status
+        runs_ok &= sum(by_status.values()) == n_ok
     result["ok"] = (
         incidents == n_ok
         and events == n_ok
         and incidents_with_event == n_ok
         and len(set(ids)) == n_ok
         and len(stored_ids) == n_ok
+        and runs_ok
     )
     return result
+
+
+def redis_queue_length(redis_url: str) -> int | None:
+    """Messages waiting in Celery's default queue ("celery") on the bench broker."""
+    if not redis_url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(redis_url, socket_timeout=5).llen("celery")
+
+
+def redis_cleanup(redis_url: str, before: int | None) -> str:
+    """Remove the tasks this run published when the queue was empty before it (no one else's tasks are there)."""
+    if not redis_url or before is None:
+        return ""
+    if before != 0:
+        return f"left the queue as it was ({before} messages were there before the run)"
+    import redis
+
+    redis.Redis.from_url(redis_url, socket_timeout=5).delete("celery")
+    return "published tasks removed from the queue"
 
 
 def measure_queries(user, token: str, *, show_sql: bool) -> dict:
@@ -395,7 +441,8 @@ def apply_pg_settings(settings: list[str]) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     database_url = prepare_database(args.database_url, force=args.force_drop)
-    env = bench_env(database_url=database_url, redis_url=args.redis_url)
+    plugins = ("bench.noop_consumer.NoopConsumerConfig",) if args.noop_consumer else ()
+    env = bench_env(database_url=database_url, redis_url=args.redis_url, plugins=plugins)
     setup_django(env)
     max_conn = postgres_max_connections()
     if max_conn is not None and args.workers * args.threads + 5 > max_conn:
@@ -415,12 +462,20 @@ def main(argv=None) -> int:
     print(f"Muster declare benchmark: {args.requests} declares, {args.concurrency} clients")
     print(f"  gunicorn: {args.workers} workers x {args.threads} threads on {server.base_url}")
     print(f"  database: {db_version}  ({database_url.split('@')[-1]}), migrated in {migrate_s:.1f}s")
+    from incidents import consumers
+
+    registered = [c.name for c in consumers.consumers_for("declared")]
     print(
-        f"  celery:   {'broker ' + args.redis_url if args.redis_url else 'eager, in-process (no REDIS_URL)'}"
+        f"  celery:   {'broker ' + args.redis_url if args.redis_url else 'eager, in-process (no REDIS_URL)'}; "
+        f"consumers of 'declared': {', '.join(registered) or 'none (nothing is published after commit)'}"
     )
+    queued_before = redis_queue_length(args.redis_url)
     try:
         server.start()
         check_endpoint(server.base_url, token)
+        if args.wait_quiet:
+            busy = wait_for_quiet(args.wait_quiet)
+            print(f"  machine:  {busy * 100:.0f}% busy before the run")
         meter = CpuMeter(
             {
                 "client": lambda: [os.getpid()],
@@ -466,12 +521,28 @@ def main(argv=None) -> int:
     finally:
         server.stop()
 
+    queued_after = redis_queue_length(args.redis_url)
     ok = len(run["ids"])
     latency = latency_summary(run["latencies"])
     throughput = ok / run["elapsed"] if run["elapsed"] else 0.0
     check = verify(ok, run["ids"])
     queries = measure_queries(user, token, show_sql=args.show_sql)
+    cleanup = redis_cleanup(args.redis_url, queued_before)
+    runs_text = "; ".join(f"{name}: {by}" for name, by in check.get("consumer_runs", {}).items())
+    if queued_before is not None:
+        published = queued_after - queued_before
+        runs_text += f"; {published} tasks published to Redis, not consumed (no worker); {cleanup}"
 
+    per = max(1, len(run["latencies"]))
+    server_ms = (meter.used.get("gunicorn", 0) + meter.used.get("postgres", 0)) / per * 1000
+    all_ms = server_ms + meter.used.get("client", 0) / per * 1000
+    cores = os.cpu_count() or 1
+    ceiling_text = (
+        f"{server_ms:.1f} ms of server CPU (app + database) per declare: one core serves ~{1000 / server_ms:.0f}/s; "
+        f"these {cores} cores, client included, ~{cores * 1000 / all_ms:.0f}/s with no neighbours"
+        if server_ms
+        else "n/a"
+    )
     print()
     print_table(
         [
@@ -484,6 +555,7 @@ def main(argv=None) -> int:
             ),
             ("errors", str(len(run["errors"]))),
             ("CPU", meter.report(per=len(run["latencies"]), unit="declare")),
+            ("CPU-bound ceiling", ceiling_text),
             *(
                 [
                     (
@@ -507,6 +579,7 @@ def main(argv=None) -> int:
                 f"{check['incidents']} incidents, {check['declared_events']} declared events, "
                 f"{check['ids_stored']} answered ids stored: {'OK' if check['ok'] else 'MISMATCH'}",
             ),
+            *([("consumer runs", runs_text.strip("; "))] if runs_text else []),
         ]
     )
     if meter.busy_neighbours():
@@ -531,6 +604,7 @@ def main(argv=None) -> int:
             "declared": ok,
             "elapsed_s": round(run["elapsed"], 3),
             "throughput_per_s": round(throughput, 1),
+            "server_cpu_ms_per_declare": round(server_ms, 2),
             "latency": latency,
             "errors": run["errors"][:100],
             "error_count": len(run["errors"]),
@@ -539,6 +613,7 @@ def main(argv=None) -> int:
             "calibration_healthz": calibration,
             "profile": profile,
             "verify": check,
+            "redis_published": (queued_after - queued_before) if queued_before is not None else None,
         },
     )
     print(f"  results:  {path.relative_to(path.parent.parent.parent)}")

@@ -42,6 +42,7 @@ from _common import (
     print_table,
     save_results,
     setup_django,
+    wait_for_quiet,
 )
 
 USERNAME = "bench"
@@ -66,6 +67,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("-w", "--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
         "-t", "--threads", type=int, default=1, help="gunicorn threads per worker (default 1)"
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to this long for the machine to be idle (a shared machine skews the numbers)",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument(
@@ -509,6 +517,9 @@ def main(argv=None) -> int:
                 raise BenchError("GET /api/v1/incidents/ answers 404: the incidents API is not there yet.")
             for _ in range(4):  # warm both workers
                 client.get("/api/v1/incidents/?page_size=1")
+            if args.wait_quiet:
+                busy = wait_for_quiet(args.wait_quiet)
+                print(f"  machine:  {busy * 100:.0f}% busy before the walks")
             for size in args.page_sizes:
                 meter = CpuMeter(
                     {
