@@ -123,3 +123,32 @@ def test_oversized_body_is_refused_before_parsing(client, member, settings):
         "/api/v1/incidents/", '{"title": "ok", "severity": "major"}', content_type="application/json"
     )
     assert response.status_code == 201
+
+
+def test_single_sign_on_is_configured_from_the_environment():
+    """With OIDC_* set, allauth offers the OpenID Connect provider under the configured id."""
+    script = (
+        "import django; django.setup();"
+        "from django.urls import reverse;"
+        "from allauth.socialaccount.adapter import get_adapter;"
+        "apps = get_adapter().list_apps(None);"
+        "print([(a.provider, a.provider_id, a.client_id, a.settings['server_url']) for a in apps]);"
+        "print(reverse('openid_connect_login', kwargs={'provider_id': 'okta'}))"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "1",
+        "OIDC_SERVER_URL": "https://idp.example.com/oauth2/default",
+        "OIDC_PROVIDER_ID": "okta",
+        "OIDC_CLIENT_ID": "muster-client",
+        "OIDC_CLIENT_SECRET": "s3cret",
+    }
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "('openid_connect', 'okta', 'muster-client', 'https://idp.example.com/oauth2/default')"
+        in result.stdout
+    )
+    assert "/accounts/oidc/okta/login/" in result.stdout
