@@ -275,15 +275,17 @@ def redis_queue_length(redis_url: str) -> int | None:
 
 
 def redis_cleanup(redis_url: str, before: int | None) -> str:
-    """Remove the tasks this run published when the queue was empty before it (no one else's tasks are there)."""
+    """Remove the tasks this run published (the newest ones: Celery's Redis transport pushes on the left and
+    pops on the right), leaving what was queued before the run."""
     if not redis_url or before is None:
         return ""
-    if before != 0:
-        return f"left the queue as it was ({before} messages were there before the run)"
     import redis
 
-    redis.Redis.from_url(redis_url, socket_timeout=5).delete("celery")
-    return "published tasks removed from the queue"
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    published = client.llen("celery") - before
+    if published > 0:
+        client.ltrim("celery", published, -1)
+    return f"the {published} tasks this run published removed from the queue ({before} left as they were)"
 
 
 def measure_queries(user, token: str, *, show_sql: bool) -> dict:
@@ -471,6 +473,19 @@ def main(argv=None) -> int:
     )
     queued_before = redis_queue_length(args.redis_url)
     try:
+        return measure(
+            args, server, user=user, token=token, db_version=db_version, queued_before=queued_before
+        )
+    finally:
+        # Whatever happened, take this run's tasks (the in-process declares' too) off the broker's queue.
+        cleanup = redis_cleanup(args.redis_url, queued_before)
+        if cleanup:
+            print(f"  redis:    {cleanup}")
+
+
+def measure(args, server: Gunicorn, *, user, token: str, db_version: str, queued_before: int | None) -> int:
+    """Run the server, declare, verify, count queries, optionally profile; save and print the results."""
+    try:
         server.start()
         check_endpoint(server.base_url, token)
         if args.wait_quiet:
@@ -527,11 +542,10 @@ def main(argv=None) -> int:
     throughput = ok / run["elapsed"] if run["elapsed"] else 0.0
     check = verify(ok, run["ids"])
     queries = measure_queries(user, token, show_sql=args.show_sql)
-    cleanup = redis_cleanup(args.redis_url, queued_before)
     runs_text = "; ".join(f"{name}: {by}" for name, by in check.get("consumer_runs", {}).items())
     if queued_before is not None:
         published = queued_after - queued_before
-        runs_text += f"; {published} tasks published to Redis, not consumed (no worker); {cleanup}"
+        runs_text += f"; {published} tasks published to Redis during the run, none consumed (no worker)"
 
     per = max(1, len(run["latencies"]))
     server_ms = (meter.used.get("gunicorn", 0) + meter.used.get("postgres", 0)) / per * 1000
