@@ -27,7 +27,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from _common import (
-    DEFAULT_DATABASE_URL,
     BenchError,
     CpuMeter,
     Gunicorn,
@@ -46,6 +45,8 @@ from _common import (
 )
 
 USERNAME = "bench"
+# Its own database, so that `--reuse` survives a declare run in between.
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/muster_bench_list"
 N_USERS = 40
 N_TEAMS = 8
 N_SERVICES = 24
@@ -78,8 +79,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help=f"database to DROP and recreate (default {DEFAULT_DATABASE_URL}; env BENCH_DATABASE_URL)",
+        default=os.environ.get("BENCH_LIST_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help=f"database to DROP and recreate (default {DEFAULT_DATABASE_URL}; env BENCH_LIST_DATABASE_URL)",
     )
     parser.add_argument(
         "--force-drop", action="store_true", help="drop the database even if not named *bench*"
