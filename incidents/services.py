@@ -284,7 +284,7 @@ def incident_declare(
     service_objs = _services(services)
     incident.save()
     if service_objs:
-        incident.services.set(service_objs)
+        incident.services.add(*service_objs)  # a new row has no links yet: add() skips set()'s read
     timeline_record(
         incident=incident,
         kind=EventKind.DECLARED,

@@ -282,3 +282,16 @@ def test_timeline_record_outside_transaction_is_refused(incident):
             services.timeline_record(incident=incident, kind="note_added")
         finally:
             connection.in_atomic_block = atomic
+
+
+def test_declare_through_the_api_is_a_constant_handful_of_queries(
+    member_api, team, django_assert_max_num_queries
+):
+    ServiceFactory(slug="checkout", team=team)
+    body = {"title": "Checkout down", "severity": "critical", "team": "payments", "services": ["checkout"]}
+    # token, severity, team, services, 3 INSERTs (incident, its service link, the event), then the 201 body reads
+    # the services and the roles; plus the test transaction's SAVEPOINT and RELEASE.
+    with django_assert_max_num_queries(11):
+        response = member_api.post("/api/v1/incidents/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["services"][0]["slug"] == "checkout"
