@@ -120,6 +120,8 @@ def bench_env(*, database_url: str, redis_url: str = "", plugins: tuple[str, ...
 def setup_django(env: dict[str, str]) -> None:
     """Start Django in this process on the bench database (settings are read once, from the environment)."""
     os.environ.update(env)
+    # WhiteNoise warns when collectstatic has not run; the benchmarks that need static files run it.
+    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     os.chdir(REPO)

@@ -102,6 +102,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("page sizes must be between 1 and 200 (the API's maximum)")
     if not 1 <= args.incidents <= 2_000_000:
         parser.error("--incidents must be between 1 and 2,000,000")
+    if not (0 <= args.role_share <= 1 and 0 <= args.private_share <= 1):
+        parser.error("--role-share and --private-share are shares between 0 and 1")
     if not 100 <= args.batch <= 50_000:
         parser.error("--batch must be between 100 and 50,000")
     return args
@@ -166,8 +168,9 @@ def fill(*, n: int, batch: int, role_share: float, private_share: float) -> dict
     roles = {r.slug: r for r in Role.objects.all()}
     statuses = [s.value for s in Status]
     now = timezone.now()
-    private_every = max(1, round(1 / private_share)) if private_share > 0 else 0
-    lead_every = max(1, round(1 / role_share)) if role_share > 0 else 0
+    # Shares per hundred incidents, exact for whole percentages.
+    private_per_100 = round(private_share * 100)
+    lead_per_100 = round(role_share * 100)
 
     incident_count = assignment_count = service_links = 0
     for start in range(0, n, batch):
@@ -184,7 +187,7 @@ def fill(*, n: int, batch: int, role_share: float, private_share: float) -> dict
                     status=status,
                     team=teams[i % N_TEAMS] if i % 13 else None,
                     customer_impact=i % 3 == 0,
-                    private=bool(private_every) and i % private_every == 0,
+                    private=(i * 37) % 100 < private_per_100,
                     declared_by=responders[i % len(responders)],
                     declared_at=declared,
                     resolved_at=declared + timedelta(hours=2) if status in ("resolved", "closed") else None,
@@ -198,14 +201,14 @@ def fill(*, n: int, batch: int, role_share: float, private_share: float) -> dict
             links = []
             for offset, incident in enumerate(created):
                 i = start + offset
-                if lead_every and i % lead_every == 0:
+                if (i * 53) % 100 < lead_per_100:
                     lead = responders[(i * 7) % len(responders)]
                     assignments.append(
                         RoleAssignment(
                             incident=incident, role=roles["lead"], user=lead, assigned_at=incident.declared_at
                         )
                     )
-                    if i % (lead_every * 2) == 0:  # a hand-off: the first lead relieved, kept as history
+                    if i % 2 == 0:  # half the leads took over from a first lead, relieved and kept as history
                         first = responders[(i * 11) % len(responders)]
                         assignments.append(
                             RoleAssignment(
@@ -216,7 +219,7 @@ def fill(*, n: int, batch: int, role_share: float, private_share: float) -> dict
                                 relieved_at=incident.declared_at,
                             )
                         )
-                    if i % (lead_every * 3) == 0:
+                    if i % 3 == 0:  # a third also have a messenger
                         assignments.append(
                             RoleAssignment(
                                 incident=incident,
