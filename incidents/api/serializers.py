@@ -20,6 +20,8 @@ from teams.api.serializers import (
 )
 
 TEXT_MAX = services.TEXT_MAX
+_DATETIME = serializers.DateTimeField()
+_PK_MARK = 987654321987654321  # stands for the id while a URL is reversed once
 TITLE_MAX = services.TITLE_MAX
 SERVICES_MAX = 50
 STATUS_CHOICES = Incident.Status.choices
@@ -108,8 +110,11 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DictField(child=RoleHolderSerializer()))
     def get_roles(self, incident: Incident) -> dict:
+        # Built by hand in RoleHolderSerializer's shape: one serializer per role per row is a measurable share of
+        # a 200-row page (bench/README.md).
+        to_time = _DATETIME.to_representation
         return {
-            slug: RoleHolderSerializer(assignment).data
+            slug: {"user": assignment.user.username, "assigned_at": to_time(assignment.assigned_at)}
             for slug, assignment in selectors.current_roles(incident).items()
         }
 
@@ -119,15 +124,26 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.URLField())
     def get_url(self, incident: Incident) -> str:
-        return _absolute(self.context.get("request"), reverse("api-incident-detail", args=[incident.pk]))
+        return self._url_template("api-incident-detail").format(pk=incident.pk)
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_web_url(self, incident: Incident) -> str | None:
-        try:
-            path = incident.get_absolute_url()
-        except NoReverseMatch:  # the web UI is not mounted
-            return None
-        return _absolute(self.context.get("request"), path)
+        template = self._url_template("incidents:detail")
+        return template.format(pk=incident.pk) if template else None
+
+    def _url_template(self, name: str) -> str | None:
+        """Reverse once per response, not twice per row: '<absolute url with {pk}>' (None if not mounted)."""
+        root = self.root if self.root is not None else self
+        cache = root.__dict__.setdefault("_url_templates", {})
+        if name not in cache:
+            try:
+                path = reverse(name, args=[_PK_MARK])
+            except NoReverseMatch:  # the web UI is not mounted
+                cache[name] = None
+            else:
+                url = _absolute(self.context.get("request"), path)
+                cache[name] = url.replace("{", "{{").replace("}", "}}").replace(str(_PK_MARK), "{pk}")
+        return cache[name]
 
 
 class IncidentDeclareSerializer(StrictInputSerializer):
