@@ -31,6 +31,12 @@ run: demo
 	@echo "  Muster is starting on http://$(HOST):$(PORT)/"
 	@echo "  Sign in as  admin / muster-admin  (superuser)  or  alice / muster-demo  (responder)"
 	@echo ""
+	@if [ -n "$$REDIS_URL" ]; then \
+		echo "  REDIS_URL is set: starting a Celery worker with beat beside the server"; \
+		DEBUG=$${DEBUG:-1} $(VENV)/bin/celery -A config worker --beat --loglevel=INFO \
+			--schedule "$(VENV)/celerybeat-schedule" & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	fi; \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
