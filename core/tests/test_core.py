@@ -129,6 +129,7 @@ def test_single_sign_on_is_configured_from_the_environment():
     """With OIDC_* set, allauth offers the OpenID Connect provider under the configured id."""
     script = (
         "import django; django.setup();"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
         "from django.urls import reverse;"
         "from allauth.socialaccount.adapter import get_adapter;"
         "apps = get_adapter().list_apps(None);"
@@ -140,6 +141,7 @@ def test_single_sign_on_is_configured_from_the_environment():
         "HOME": "/tmp",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "1",
+        "DATABASE_URL": "sqlite://:memory:",
         "OIDC_SERVER_URL": "https://idp.example.com/oauth2/default",
         "OIDC_PROVIDER_ID": "okta",
         "OIDC_CLIENT_ID": "muster-client",
