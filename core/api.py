@@ -1,4 +1,5 @@
-"""Shared API bricks: the exception handler that gives every error a stable ``code``, and pagination."""
+"""Shared API bricks that know no domain: the exception handler that gives every error a stable ``code``, and
+pagination. (DRF's settings import this module: views and serializers live in ``core.api_base``.)"""
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied

@@ -9,13 +9,13 @@ from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api_base import StrictInputSerializer
 from incidents import selectors, services, state
 from incidents.models import EventKind, Incident, Role, RoleAssignment, Severity, Source, TimelineEvent
 from teams.api.serializers import (
     SLUG_MAX,
     USERNAME_MAX,
     ServiceRefSerializer,
-    StrictInputSerializer,
     TeamRefSerializer,
 )
 

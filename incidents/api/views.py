@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from core.api import DefaultCursorPagination
+from core.api_base import ApiView, error_responses, validated
 from core.errors import ValidationError
 from incidents import selectors, services
 from incidents.api.filters import IncidentFilter
@@ -28,8 +29,7 @@ from incidents.api.serializers import (
     TransitionSerializer,
 )
 from incidents.models import Incident, Source
-from teams.api.serializers import error_responses
-from teams.api.views import SLUG_RE, ApiView, get_user, validated
+from teams.api.views import SLUG_RE, get_user
 
 INCIDENT_ID = OpenApiParameter(
     "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The incident's id."

@@ -5,11 +5,10 @@ import re
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from core.api import DefaultCursorPagination
+from core.api_base import ApiView, error_responses, validated
 from core.errors import NotFound, ValidationError
 from teams import selectors, services
 from teams.api.serializers import (
@@ -21,7 +20,6 @@ from teams.api.serializers import (
     TeamDetailSerializer,
     TeamSerializer,
     TeamUpdateSerializer,
-    error_responses,
 )
 from teams.models import Team
 
@@ -34,13 +32,6 @@ USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH,
 
 class NameCursorPagination(DefaultCursorPagination):
     ordering = "name"
-
-
-def validated(serializer_class, request, *, data=None) -> dict:
-    """Validate the request body (or ``data``) with ``serializer_class``; a 400 with per-field errors otherwise."""
-    serializer = serializer_class(data=request.data if data is None else data, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def get_team(slug: str, *, detail: bool = False) -> Team:
@@ -63,15 +54,6 @@ def get_user(username: str, *, field: str):
     if user is None:
         raise ValidationError(f"Unknown user '{username}'.", code="unknown_user", field=field)
     return user
-
-
-class ApiView(GenericAPIView):
-    # JSON in, JSON out; no implicit filtering or pagination. (A comment: drf-spectacular would show a docstring
-    # as the description of every operation.)
-
-    parser_classes = [JSONParser]
-    filter_backends = []
-    pagination_class = None
 
 
 class TeamListView(ApiView):
