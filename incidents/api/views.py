@@ -76,6 +76,14 @@ class IncidentMixin:
             IncidentSerializer(incident, context={"request": self.request}).data, status=status_code
         )
 
+    def act(self, service, body_serializer, *, output=IncidentSerializer, status_code=status.HTTP_200_OK):
+        """The one shape of an action: the incident in the URL (or 404), the body validated (or 400), one service
+        called as the user with ``source=api``, and what it returns serialized with ``output``."""
+        incident = self.get_incident()
+        data = validated(body_serializer, self.request)
+        result = service(incident=incident, actor=self.request.user, source=Source.API, **data)
+        return Response(output(result, context={"request": self.request}).data, status=status_code)
+
 
 class IncidentListView(IncidentMixin, ApiView):
     serializer_class = IncidentSerializer
@@ -137,10 +145,7 @@ class IncidentDetailView(IncidentMixin, ApiView):
         responses={200: IncidentSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def patch(self, request, id: str):
-        incident = self.get_incident()
-        data = validated(IncidentUpdateSerializer, request)
-        incident = services.incident_update(incident=incident, actor=request.user, source=Source.API, **data)
-        return self.incident_response(incident)
+        return self.act(services.incident_update, IncidentUpdateSerializer)
 
 
 class IncidentTransitionView(IncidentMixin, ApiView):
@@ -156,12 +161,7 @@ class IncidentTransitionView(IncidentMixin, ApiView):
         responses={200: IncidentSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request, id: str):
-        incident = self.get_incident()
-        data = validated(TransitionSerializer, request)
-        incident = services.incident_transition(
-            incident=incident, actor=request.user, source=Source.API, **data
-        )
-        return self.incident_response(incident)
+        return self.act(services.incident_transition, TransitionSerializer)
 
 
 class IncidentSeverityView(IncidentMixin, ApiView):
@@ -176,12 +176,7 @@ class IncidentSeverityView(IncidentMixin, ApiView):
         responses={200: IncidentSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request, id: str):
-        incident = self.get_incident()
-        data = validated(SeverityChangeSerializer, request)
-        incident = services.incident_change_severity(
-            incident=incident, actor=request.user, source=Source.API, **data
-        )
-        return self.incident_response(incident)
+        return self.act(services.incident_change_severity, SeverityChangeSerializer)
 
 
 class IncidentRolesView(IncidentMixin, ApiView):
@@ -253,11 +248,11 @@ class IncidentNotesView(IncidentMixin, ApiView):
         responses={201: TimelineEventSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request, id: str):
-        incident = self.get_incident()
-        data = validated(TextSerializer, request)
-        event = services.incident_add_note(incident=incident, actor=request.user, source=Source.API, **data)
-        return Response(
-            TimelineEventSerializer(event, context={"request": request}).data, status=status.HTTP_201_CREATED
+        return self.act(
+            services.incident_add_note,
+            TextSerializer,
+            output=TimelineEventSerializer,
+            status_code=status.HTTP_201_CREATED,
         )
 
 
@@ -272,13 +267,11 @@ class IncidentUpdatesView(IncidentMixin, ApiView):
         responses={201: TimelineEventSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request, id: str):
-        incident = self.get_incident()
-        data = validated(TextSerializer, request)
-        event = services.incident_post_update(
-            incident=incident, actor=request.user, source=Source.API, **data
-        )
-        return Response(
-            TimelineEventSerializer(event, context={"request": request}).data, status=status.HTTP_201_CREATED
+        return self.act(
+            services.incident_post_update,
+            TextSerializer,
+            output=TimelineEventSerializer,
+            status_code=status.HTTP_201_CREATED,
         )
 
 
