@@ -18,6 +18,22 @@ def can_manage_team(user, team: Team | None) -> bool:
     return user_team_role(user, team) in (Membership.Role.LEAD, Membership.Role.ADMIN)
 
 
+def _clean_name(model, name: str, *, noun: str, exclude_pk: int | None = None) -> str:
+    """A trimmed, non-empty name that fits the column and no other row of ``model`` has (case-insensitive)."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError(f"A {noun} needs a name.", field="name")
+    limit = model._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise ValidationError(f"Keep the {noun}'s name under {limit} characters.", field="name")
+    clash = model.objects.filter(name__iexact=name)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise Conflict(f"A {noun} named '{name}' already exists.", code="duplicate", field="name")
+    return name
+
+
 #: Slugs that would shadow a page under /teams/.
 RESERVED_SLUGS = frozenset({"new", "create", "edit", "delete", "api"})
 
@@ -26,9 +42,7 @@ RESERVED_SLUGS = frozenset({"new", "create", "edit", "delete", "api"})
 def team_create(*, name: str, slug: str = "", description: str = "", actor: AbstractBaseUser) -> Team:
     if not can_manage_team(actor, None):
         raise PermissionDenied("Only staff and admins can create teams.")
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError("A team needs a name.", field="name")
+    name = _clean_name(Team, name, noun="team")
     slug = slugify(slug or name)[:50]
     if not slug:
         raise ValidationError("A team needs a slug of letters, digits or dashes.", field="slug")
@@ -36,8 +50,6 @@ def team_create(*, name: str, slug: str = "", description: str = "", actor: Abst
         raise ValidationError(f"'{slug}' is reserved; choose another slug.", field="slug")
     if Team.objects.filter(slug=slug).exists():
         raise Conflict(f"A team with slug '{slug}' already exists.", code="duplicate", field="slug")
-    if Team.objects.filter(name__iexact=name).exists():
-        raise Conflict(f"A team named '{name}' already exists.", code="duplicate", field="name")
     try:
         with transaction.atomic():
             team = Team.objects.create(name=name, slug=slug, description=description)
@@ -55,12 +67,7 @@ def team_update(
     if not can_manage_team(actor, team):
         raise PermissionDenied("Only the team's leads and admins can change it.")
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise ValidationError("A team needs a name.", field="name")
-        if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
-            raise Conflict(f"A team named '{name}' already exists.", code="duplicate", field="name")
-        team.name = name
+        team.name = _clean_name(Team, name, noun="team", exclude_pk=team.pk)
     if description is not None:
         team.description = description
     team.save()
@@ -96,14 +103,12 @@ def service_create(
 ) -> Service:
     if not can_manage_team(actor, team):
         raise PermissionDenied("Only the team's leads and admins can add services.")
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError("A service needs a name.", field="name")
+    name = _clean_name(Service, name, noun="service")
     slug = slugify(slug or name)[:50]
     if not slug:
         raise ValidationError("A service needs a slug of letters, digits or dashes.", field="slug")
-    if Service.objects.filter(slug=slug).exists() or Service.objects.filter(name__iexact=name).exists():
-        raise Conflict(f"A service '{name}' already exists.", code="duplicate", field="slug")
+    if Service.objects.filter(slug=slug).exists():
+        raise Conflict(f"A service with slug '{slug}' already exists.", code="duplicate", field="slug")
     return Service.objects.create(team=team, name=name, slug=slug, description=description)
 
 
@@ -120,12 +125,7 @@ def service_update(
     if not can_manage_team(actor, service.team) or (team is not None and not can_manage_team(actor, team)):
         raise PermissionDenied("Only the team's leads and admins can change its services.")
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise ValidationError("A service needs a name.", field="name")
-        if Service.objects.filter(name__iexact=name).exclude(pk=service.pk).exists():
-            raise Conflict(f"A service '{name}' already exists.", code="duplicate", field="name")
-        service.name = name
+        service.name = _clean_name(Service, name, noun="service", exclude_pk=service.pk)
     if description is not None:
         service.description = description
     if team is not None:

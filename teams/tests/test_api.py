@@ -284,7 +284,7 @@ def test_member_cannot_add_a_service(member_api, team):
         ({"team": "payments"}, 400, "required", "name"),
         ({"name": "X", "team": "payments", "owner": "bob"}, 400, "unknown_field", "owner"),
         ({"name": "n" * 101, "team": "payments"}, 400, "max_length", "name"),
-        ({"name": "Checkout", "team": "payments"}, 409, "duplicate", "slug"),
+        ({"name": "Checkout", "team": "payments"}, 409, "duplicate", "name"),
     ],
 )
 def test_add_service_errors(lead_api, team, payload, status, code, field):

@@ -29,6 +29,7 @@ def test_superuser_creates_team_without_joining_it():
         ({"name": "payments"}, Conflict),
         ({"name": "Other", "slug": "payments"}, Conflict),
         ({"name": "New"}, ValidationError),
+        ({"name": "x" * 101}, ValidationError),
     ],
 )
 def test_team_create_refuses(kwargs, error):
