@@ -37,6 +37,38 @@ class BenchError(RuntimeError):
 # --- Database -------------------------------------------------------------------------------------
 
 
+def add_server_arguments(
+    parser, *, database_env: str, default_database_url: str, workers: int, threads: int, max_seconds: float
+) -> None:
+    """The options both benchmarks share: gunicorn, the database, waiting for a quiet machine, time limits."""
+    parser.add_argument(
+        "-w", "--workers", type=int, default=workers, help=f"gunicorn workers (default {workers})"
+    )
+    parser.add_argument(
+        "-t", "--threads", type=int, default=threads, help=f"gunicorn threads per worker (default {threads})"
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to this long for the machine to be idle (a shared machine skews the numbers)",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(database_env, default_database_url),
+        help=f"database to DROP and recreate (default {default_database_url}; env {database_env})",
+    )
+    parser.add_argument(
+        "--force-drop", action="store_true", help="drop the database even if not named *bench*"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=max_seconds, help=f"stop after this long ({max_seconds:g})"
+    )
+    parser.add_argument("--timeout", type=float, default=30, help="per-request timeout in seconds (30)")
+
+
 def prepare_database(url: str, *, force: bool = False, keep: bool = False) -> str:
     """Drop and recreate the benchmark database (only create it when missing if ``keep``); return its URL.
 

@@ -26,6 +26,7 @@ from _common import (
     BenchError,
     CpuMeter,
     Gunicorn,
+    add_server_arguments,
     bench_env,
     create_token,
     database_version,
@@ -56,24 +57,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "-n", "--requests", type=int, default=2000, help="incidents to declare (default 2000)"
     )
     parser.add_argument("-c", "--concurrency", type=int, default=16, help="concurrent clients (default 16)")
-    parser.add_argument(
-        "-w", "--workers", type=int, default=max(2, cpus), help=f"gunicorn workers (default {max(2, cpus)})"
-    )
-    parser.add_argument(
-        "-t", "--threads", type=int, default=4, help="gunicorn threads per worker (default 4)"
-    )
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=0,
-        metavar="SECONDS",
-        help="first wait up to this long for the machine to be idle (a shared machine skews the numbers)",
-    )
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help=f"database to DROP and recreate (default {DEFAULT_DATABASE_URL}; env BENCH_DATABASE_URL)",
+    add_server_arguments(
+        parser,
+        database_env="BENCH_DATABASE_URL",
+        default_database_url=DEFAULT_DATABASE_URL,
+        workers=max(2, cpus),
+        threads=4,
+        max_seconds=300,
     )
     parser.add_argument(
         "--redis-url",
@@ -86,11 +76,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="register a do-nothing timeline consumer for 'declared' (bench/noop_consumer.py): each declare then "
         "writes a consumer run and publishes a Celery task after commit, as it will once the wings register theirs",
     )
-    parser.add_argument(
-        "--force-drop", action="store_true", help="drop the database even if not named *bench*"
-    )
-    parser.add_argument("--max-seconds", type=float, default=300, help="stop declaring after this long (300)")
-    parser.add_argument("--timeout", type=float, default=30, help="per-request timeout in seconds (30)")
     parser.add_argument(
         "--no-calibrate",
         action="store_true",

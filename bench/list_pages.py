@@ -30,6 +30,7 @@ from _common import (
     BenchError,
     CpuMeter,
     Gunicorn,
+    add_server_arguments,
     bench_env,
     create_token,
     database_version,
@@ -65,33 +66,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=5000, help="bulk_create batch size (5000)")
     parser.add_argument("--role-share", type=float, default=0.4, help="share of incidents with a lead (0.4)")
     parser.add_argument("--private-share", type=float, default=0.05, help="share of private incidents (0.05)")
-    parser.add_argument("-w", "--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument(
-        "-t", "--threads", type=int, default=1, help="gunicorn threads per worker (default 1)"
-    )
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=0,
-        metavar="SECONDS",
-        help="first wait up to this long for the machine to be idle (a shared machine skews the numbers)",
-    )
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_LIST_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help=f"database to DROP and recreate (default {DEFAULT_DATABASE_URL}; env BENCH_LIST_DATABASE_URL)",
-    )
-    parser.add_argument(
-        "--force-drop", action="store_true", help="drop the database even if not named *bench*"
+    add_server_arguments(
+        parser,
+        database_env="BENCH_LIST_DATABASE_URL",
+        default_database_url=DEFAULT_DATABASE_URL,
+        workers=2,
+        threads=1,
+        max_seconds=600,
     )
     parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the database if it already holds the bench data (no refill)",
     )
-    parser.add_argument("--max-seconds", type=float, default=600, help="give up a walk after this long (600)")
-    parser.add_argument("--timeout", type=float, default=30, help="per-request timeout in seconds (30)")
     parser.add_argument("--show-sql", action="store_true", help="print the SQL statements of one page")
     args = parser.parse_args(argv)
     try:
