@@ -8,7 +8,9 @@
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseRedirect
 
 from core.errors import DomainError
@@ -29,7 +31,24 @@ def copy_saved(target, saved) -> None:
     target._state.db = saved._state.db
 
 
-class DomainErrorsAdminMixin:
+class SafeActionIdsMixin:
+    """Refuse an action whose selected ids are not ids of this model (a hand-made POST) with a message, where
+    Django would fail with a 500 turning them into a query."""
+
+    def response_action(self, request, queryset):
+        pk = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                value = pk.to_python(value)
+                if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
+                    raise ValueError(value)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            self.message_user(request, "The selected rows are not valid ids.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
+
+
+class DomainErrorsAdminMixin(SafeActionIdsMixin):
     """Translate the domain errors services raise into admin messages and form errors."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

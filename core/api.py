@@ -79,6 +79,8 @@ class DefaultCursorPagination(pagination.CursorPagination):
         except (AttributeError, FieldDoesNotExist):
             return cursor
         try:
+            if isinstance(cursor.position, str) and "\x00" in cursor.position:
+                raise ValueError("NUL byte")
             value = field.to_python(cursor.position)
             if isinstance(value, int) and not -(2**63) <= value < 2**63:
                 raise ValueError("out of range")

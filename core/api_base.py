@@ -7,7 +7,8 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser
+
+from core.parsers import JSONParser
 
 # --- Errors -----------------------------------------------------------------------------------------
 
@@ -80,3 +81,17 @@ class ApiView(GenericAPIView):
     parser_classes = [JSONParser]
     filter_backends = []
     pagination_class = None
+
+
+def document_malformed_requests(result, generator, request, public):
+    """drf-spectacular hook: every operation may answer 400 for a malformed request (a NUL byte in the URL,
+    unparseable JSON), before any view runs; say so where the operation does not already."""
+    response = {
+        "description": "Malformed request, e.g. a NUL byte in the URL.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("400", response)
+    return result

@@ -10,8 +10,12 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes import views as contenttypes_views
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch
 from django.utils.html import format_html
@@ -21,6 +25,7 @@ from core.admin import (
     DomainErrorsAdminMixin,
     HiddenAsNotFoundMixin,
     ReadOnlyInline,
+    SafeActionIdsMixin,
     copy_saved,
 )
 from core.errors import DomainError
@@ -229,6 +234,20 @@ class IncidentAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAd
         except NoReverseMatch:
             return None
 
+    # -- Admin log: the "Recent actions" box outlives a user's access; never keep a private incident's title there.
+
+    def log_addition(self, request, obj, message):
+        return self._neutral_log(super().log_addition(request, obj, message), obj)
+
+    def log_change(self, request, obj, message):
+        return self._neutral_log(super().log_change(request, obj, message), obj)
+
+    @staticmethod
+    def _neutral_log(entry, obj):
+        if entry is not None and obj.private:
+            LogEntry.objects.filter(pk=entry.pk).update(object_repr=obj.reference)
+        return entry
+
     # -- Columns
 
     @admin.display(description="Reference", ordering="id")
@@ -420,7 +439,7 @@ class IncidentAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAd
 
 
 @admin.register(Severity)
-class SeverityAdmin(admin.ModelAdmin):
+class SeverityAdmin(SafeActionIdsMixin, admin.ModelAdmin):
     list_display = ("rank", "name", "slug", "swatch", "uses_incident_process")
     list_display_links = ("rank", "name")
     ordering = ("rank",)
@@ -445,7 +464,7 @@ class SeverityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(SafeActionIdsMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "order", "active")
     list_filter = ("active",)
     ordering = ("order", "name")
@@ -475,7 +494,7 @@ class IncidentReferenceSearchMixin:
         return super().get_search_results(request, queryset, search_term)
 
 
-class ReadOnlyModelAdmin(HiddenAsNotFoundMixin, admin.ModelAdmin):
+class ReadOnlyModelAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -613,3 +632,13 @@ class ConsumerRunAdmin(
         skipped = len(runs) - len(failed)
         if skipped:
             self.message_user(request, f"Skipped {skipped} run(s) that had not failed.", messages.WARNING)
+
+
+def view_on_site_shortcut(request, content_type_id, object_id):
+    """Django's admin "view on site" redirect (``/admin/r/<ct>/<id>/``), but an incident the user may not see
+    is a 404 there too, like everywhere else: the stock view would tell a hidden incident from a missing one."""
+    if ContentType.objects.get_for_model(Incident).pk == content_type_id:
+        incident = Incident.objects.filter(pk=object_id).first() if str(object_id).isdecimal() else None
+        if incident is None or not permissions.can_view(request.user, incident):
+            raise Http404("No such incident.")
+    return contenttypes_views.shortcut(request, content_type_id, object_id)

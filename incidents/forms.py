@@ -74,6 +74,7 @@ class IncidentFilterForm(forms.Form):
 
     q = forms.CharField(
         required=False,
+        max_length=200,
         label="Search",
         widget=forms.SearchInput(attrs={"placeholder": "Search title, summary or INC-42"}),
     )

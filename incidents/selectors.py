@@ -87,7 +87,7 @@ def apply_filters(qs: QuerySet[Incident], filters: dict[str, Any]) -> QuerySet[I
     text = (filters.get("q") or "").strip()
     if text:
         # isdecimal, not isdigit: it is what int() reads ("²" is a digit that int() refuses).
-        if text.upper().startswith("INC-") and text[4:].isdecimal():
+        if text.upper().startswith("INC-") and text[4:].isdecimal() and len(text) <= 4 + 19:
             qs = qs.filter(pk=int(text[4:]))
         else:
             qs = qs.filter(Q(title__icontains=text) | Q(summary__icontains=text))

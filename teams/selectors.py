@@ -1,7 +1,7 @@
 """Reads of teams, memberships and services."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from teams.models import Membership, Service, Team
 
@@ -28,8 +28,13 @@ def user_team_role(user, team: Team) -> str | None:
     return Membership.objects.filter(user_id=user.pk, team=team).values_list("role", flat=True).first()
 
 
-def team_list() -> QuerySet[Team]:
-    return Team.objects.annotate(member_count=Count("memberships", distinct=True)).order_by("name")
+def team_list(*, q: str = "") -> QuerySet[Team]:
+    """Teams with their member counts, optionally those whose name, slug or description contains ``q``."""
+    qs = Team.objects.annotate(member_count=Count("memberships", distinct=True)).order_by("name")
+    q = (q or "").strip()[:100]
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(slug__icontains=q) | Q(description__icontains=q))
+    return qs
 
 
 def team_get(*, slug: str) -> Team | None:

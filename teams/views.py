@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -40,9 +39,7 @@ def _team_or_404(slug: str) -> Team:
 @require_GET
 def team_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:100]
-    teams = selectors.team_list().prefetch_related("services")
-    if q:
-        teams = teams.filter(Q(name__icontains=q) | Q(slug__icontains=q) | Q(description__icontains=q))
+    teams = selectors.team_list(q=q).prefetch_related("services")
     page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
     mine = selectors.user_team_ids(request.user)
     page.object_list = list(page.object_list)

@@ -245,12 +245,16 @@ def test_list_odd_references_are_text_searches_not_500(member_api, incident, q):
         ({"customer_impact": "yes please"}, "customer_impact", "invalid"),
         ({"q": "x" * 201}, "q", "max_length"),
         ({"team": "t" * 51}, "team", "max_length"),
-        ({"severity": "a\x00b"}, "severity", "null_characters_not_allowed"),
     ],
 )
 def test_list_bad_filters_are_400(member_api, incident, params, field, code):
     body = assert_error(member_api.get(LIST, params), 400, code, field)
     assert list(body["errors"]) == [field]
+
+
+def test_list_nul_byte_in_a_filter_is_400(member_api, incident):
+    # Refused before any view runs (core.middleware), for every URL alike.
+    assert_error(member_api.get(LIST, {"severity": "a\x00b"}), 400, "bad_request")
 
 
 def _list_queries(client) -> tuple[int, int]:
