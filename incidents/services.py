@@ -475,6 +475,11 @@ def _assign_role(*, incident: Incident, role: Role, user, actor, source: str) ->
     return assignment
 
 
+def _ensure_roles_editable(incident: Incident) -> None:
+    if not state.roles_editable(incident.status):
+        raise InvalidTransition(f"The incident is {incident.status}; its roles can no longer change.")
+
+
 @transaction.atomic
 def incident_assign_role(
     *, incident: Incident | int, role: Role | str, user, actor, source: str = Source.WEB
@@ -482,8 +487,7 @@ def incident_assign_role(
     """Give ``role`` to ``user``; the current holder, if any, is relieved (a recorded hand-off)."""
     incident = _lock(incident)
     permissions.ensure(actor, incident, permissions.Action.ACT)
-    if incident.status in state.FINAL_STATUSES:
-        raise InvalidTransition(f"The incident is {incident.status}; its roles can no longer change.")
+    _ensure_roles_editable(incident)
     return _assign_role(incident=incident, role=_role(role), user=user, actor=actor, source=source)
 
 
@@ -494,6 +498,7 @@ def incident_relieve_role(
     """Leave ``role`` unheld: relieve its current holder."""
     incident = _lock(incident)
     permissions.ensure(actor, incident, permissions.Action.ACT)
+    _ensure_roles_editable(incident)
     role = _role(role)
     current = (
         RoleAssignment.objects.select_for_update()

@@ -113,5 +113,10 @@ def check(current: str, target: str) -> Status:
     )
 
 
+def roles_editable(current: str) -> bool:
+    """Roles can be handed over and relieved until the incident is closed or declined: then they are history."""
+    return Status(current) not in FINAL_STATUSES
+
+
 def is_reopen(current: str, target: str) -> bool:
     return Status(current) == S.RESOLVED and Status(target) in OPEN_STATUSES

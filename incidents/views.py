@@ -218,7 +218,7 @@ def _region_context(
         ]
         ctx["role_rows"] = [{"role": r, "assignment": current.get(r.slug)} for r in selectors.role_list()]
         ctx["history"] = [a for a in selectors.role_history(incident=incident) if a.relieved_at is not None]
-        ctx["roles_final"] = incident.status in state.FINAL_STATUSES
+        ctx["roles_final"] = not state.roles_editable(incident.status)
         if ctx["can_act"]:
             ctx["users"] = _assignable_users(incident)
         ctx["edit_form"] = forms.get("edit_form") or IncidentEditForm.for_incident(incident)

@@ -36,6 +36,10 @@ class ServiceInline(admin.TabularInline):
     extra = 0
     show_change_link = True
 
+    # Incidents and routing refer to services by slug: it is set once, when the service is added.
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Team)
 class TeamAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):

@@ -191,10 +191,33 @@ def test_relieve_role(incident, member):
 
 
 def test_roles_frozen_once_closed(incident, member):
+    services.incident_assign_role(incident=incident, role="lead", user=member, actor=member)
     for status in ("resolved", "closed"):
         services.incident_transition(incident=incident, to=status, actor=member)
     with pytest.raises(InvalidTransition):
-        services.incident_assign_role(incident=incident, role="lead", user=member, actor=member)
+        services.incident_assign_role(incident=incident, role="messenger", user=member, actor=member)
+    with pytest.raises(InvalidTransition):
+        services.incident_relieve_role(incident=incident, role="lead", actor=member)
+    assert selectors.current_roles(selectors.incident_get(user=member, pk=incident.pk))["lead"].user == member
+
+
+def test_consumer_run_is_not_run_again_once_done(incident, member):
+    from incidents import consumers
+    from incidents.models import ConsumerRun
+
+    calls = []
+    consumers.register("test.once", kinds={"note_added"}, handler=calls.append)
+    try:
+        note = services.incident_add_note(incident=incident, text="hi", actor=member)
+        run = ConsumerRun.objects.get(event=note, consumer="test.once")
+        assert calls == []  # this test's transaction never commits: nothing was dispatched
+        assert services.consumer_run_execute(run_id=run.pk) == "done"
+        assert services.consumer_run_execute(run_id=run.pk) == "done"  # a duplicate message
+    finally:
+        consumers.unregister("test.once")
+    assert calls == [note]
+    run.refresh_from_db()
+    assert run.attempts == 1
 
 
 def test_notes_and_updates(incident, member, other_user):

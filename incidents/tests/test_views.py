@@ -801,3 +801,16 @@ def test_status_pill_and_reltime_and_duration():
     assert duration(moment, moment + timedelta(minutes=4, seconds=10)) == "4m 10s"
     assert duration(timezone.now() - timedelta(days=3, hours=4)) == "3d 4h"
     assert duration(None) == ""
+
+
+def test_closed_incident_offers_no_role_changes(member_client, member, incident):
+    from django.urls import reverse
+
+    services.incident_assign_role(incident=incident, role="lead", user=member, actor=member)
+    page = member_client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    assert reverse("incidents:relieve_role", args=[incident.pk]) in page
+    for status in ("resolved", "closed"):
+        services.incident_transition(incident=incident, to=status, actor=member)
+    page = member_client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    assert reverse("incidents:relieve_role", args=[incident.pk]) not in page
+    assert reverse("incidents:assign_role", args=[incident.pk]) not in page

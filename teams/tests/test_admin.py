@@ -242,3 +242,15 @@ def test_service_admin_edits_and_deletes_through_the_services(admin_client, team
     unused = ServiceFactory(team=team, name="Unused", slug="unused")
     admin_client.post(reverse("admin:teams_service_delete", args=[unused.pk]), {"post": "yes"})
     assert not Service.objects.filter(pk=unused.pk).exists()
+
+
+def test_changing_a_membership_rows_user_hands_it_over(admin_client, team, member, user):
+    response = admin_client.get(team_change(team))
+    rows = {
+        f.instance.user.username: i
+        for i, f in enumerate(response.context["inline_admin_formsets"][0].formset)
+    }
+    data = form_data(response, **{f"memberships-{rows['bob']}-user": user.pk})
+    response = admin_client.post(team_change(team), data)
+    assert response.status_code == 302
+    assert dict(team.memberships.values_list("user__username", "role")) == {"alice": "member"}

@@ -113,3 +113,17 @@ def test_service_update_and_delete(team):
     other = services.service_create(team=team, name="Unused", actor=root)
     services.service_delete(service=other, actor=lead)
     assert not team.services.filter(slug="unused").exists()
+
+
+def test_moving_a_service_needs_both_teams(team):
+    lead = MembershipFactory(team=team, user=UserFactory(username="tl2"), role="lead").user
+    other = services.team_create(name="Platform", actor=AdminFactory())
+    svc = services.service_create(team=team, name="Queue", actor=lead)
+    with pytest.raises(PermissionDenied):
+        services.service_update(service=svc, team=other, actor=lead)
+    svc.refresh_from_db()
+    assert svc.team == team
+    MembershipFactory(team=other, user=lead, role="admin")
+    services.service_update(service=svc, team=other, actor=lead)
+    svc.refresh_from_db()
+    assert svc.team == other
