@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from core.errors import DomainError
-from incidents import selectors, state
+from incidents import selectors, services, state
 from incidents.models import Incident
 from teams.models import Service, Team
 
@@ -43,7 +43,7 @@ def _services_field() -> ServiceChoiceField:
 
 class DeclareForm(forms.Form):
     title = forms.CharField(
-        max_length=200,
+        max_length=services.TITLE_MAX,
         widget=forms.TextInput(
             attrs={"placeholder": "e.g. Checkout returns 502s for card payments", "autofocus": True}
         ),
@@ -114,14 +114,14 @@ class IncidentFilterForm(forms.Form):
 
 class TransitionForm(forms.Form):
     to = forms.ChoiceField(choices=[(s.value, s.label) for s in state.ORDER])
-    reason = forms.CharField(required=False, max_length=20_000)
+    reason = forms.CharField(required=False, max_length=services.TEXT_MAX)
 
 
 class SeverityForm(forms.Form):
     severity = forms.ModelChoiceField(
         queryset=selectors.severity_list(), to_field_name="slug", empty_label=None
     )
-    reason = forms.CharField(required=False, max_length=20_000)
+    reason = forms.CharField(required=False, max_length=services.TEXT_MAX)
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -144,7 +144,7 @@ class RelieveRoleForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        max_length=20_000,
+        max_length=services.TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Add a note: what you tried, what you see…"}),
         error_messages={"required": "Write something first."},
     )
@@ -152,7 +152,7 @@ class NoteForm(forms.Form):
 
 class UpdateForm(forms.Form):
     text = forms.CharField(
-        max_length=20_000,
+        max_length=services.TEXT_MAX,
         widget=forms.Textarea(
             attrs={"rows": 3, "placeholder": "What we know, what we're doing, when the next update is."}
         ),
@@ -161,7 +161,7 @@ class UpdateForm(forms.Form):
 
 
 class IncidentEditForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=services.TITLE_MAX)
     summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
     team = _team_field()
     services = _services_field()

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 TITLE_MAX = 200
 TEXT_MAX = 20_000
+SERVICES_MAX = 50
 
 STATUS_TIMESTAMP = {
     state.Status.INVESTIGATING: "investigating_at",
@@ -201,6 +202,8 @@ def _team(value: Team | str | None) -> Team | None:
 
 def _services(values: Iterable[Service | str]) -> list[Service]:
     values = list(values or [])
+    if len(values) > SERVICES_MAX:
+        raise ValidationError(f"Name at most {SERVICES_MAX} affected services.", field="services")
     objs = [v for v in values if isinstance(v, Service)]
     slugs = [v for v in values if isinstance(v, str)]
     if slugs:

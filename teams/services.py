@@ -34,6 +34,20 @@ def _clean_name(model, name: str, *, noun: str, exclude_pk: int | None = None) -
     return name
 
 
+DESCRIPTION_MAX = 20_000
+
+
+def _clean_description(description: str | None) -> str | None:
+    if description is None:
+        return None
+    description = description.strip()
+    if len(description) > DESCRIPTION_MAX or "\x00" in description:
+        raise ValidationError(
+            f"Keep the description under {DESCRIPTION_MAX} characters of text.", field="description"
+        )
+    return description
+
+
 #: Slugs that would shadow a page under /teams/.
 RESERVED_SLUGS = frozenset({"new", "create", "edit", "delete", "api"})
 
@@ -52,7 +66,7 @@ def team_create(*, name: str, slug: str = "", description: str = "", actor: Abst
         raise Conflict(f"A team with slug '{slug}' already exists.", code="duplicate", field="slug")
     try:
         with transaction.atomic():
-            team = Team.objects.create(name=name, slug=slug, description=description)
+            team = Team.objects.create(name=name, slug=slug, description=_clean_description(description))
     except IntegrityError as exc:
         raise Conflict("That team already exists.", code="duplicate") from exc
     if not user_is_admin(actor):
@@ -69,7 +83,7 @@ def team_update(
     if name is not None:
         team.name = _clean_name(Team, name, noun="team", exclude_pk=team.pk)
     if description is not None:
-        team.description = description
+        team.description = _clean_description(description)
     team.save()
     return team
 
@@ -109,7 +123,9 @@ def service_create(
         raise ValidationError("A service needs a slug of letters, digits or dashes.", field="slug")
     if Service.objects.filter(slug=slug).exists():
         raise Conflict(f"A service with slug '{slug}' already exists.", code="duplicate", field="slug")
-    return Service.objects.create(team=team, name=name, slug=slug, description=description)
+    return Service.objects.create(
+        team=team, name=name, slug=slug, description=_clean_description(description)
+    )
 
 
 @transaction.atomic
@@ -127,7 +143,7 @@ def service_update(
     if name is not None:
         service.name = _clean_name(Service, name, noun="service", exclude_pk=service.pk)
     if description is not None:
-        service.description = description
+        service.description = _clean_description(description)
     if team is not None:
         service.team = team
     service.save()

@@ -23,7 +23,7 @@ TEXT_MAX = services.TEXT_MAX
 _DATETIME = serializers.DateTimeField()
 _PK_MARK = 987654321987654321  # stands for the id while a URL is reversed once
 TITLE_MAX = services.TITLE_MAX
-SERVICES_MAX = 50
+SERVICES_MAX = services.SERVICES_MAX
 STATUS_CHOICES = Incident.Status.choices
 
 # --- Catalogue --------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def test_declare_with_lead_assigns_and_records(member):
         ({"severity": "apocalyptic"}, "severity"),
         ({"team": "nope"}, "team"),
         ({"services": ["nope"]}, "services"),
+        ({"services": [f"s{i}" for i in range(51)]}, "services"),
         ({"summary": "a\x00b"}, "summary"),
     ],
 )

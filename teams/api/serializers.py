@@ -5,11 +5,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api_base import StrictInputSerializer
+from teams import services
 from teams.models import Membership, Service, Team
 
 USERNAME_MAX = 150
 SLUG_MAX = 50
-TEXT_MAX = 20_000
+TEXT_MAX = services.DESCRIPTION_MAX
 
 # --- References -------------------------------------------------------------------------------------
 

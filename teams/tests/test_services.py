@@ -30,6 +30,7 @@ def test_superuser_creates_team_without_joining_it():
         ({"name": "Other", "slug": "payments"}, Conflict),
         ({"name": "New"}, ValidationError),
         ({"name": "x" * 101}, ValidationError),
+        ({"name": "Docs", "description": "d" * 20_001}, ValidationError),
     ],
 )
 def test_team_create_refuses(kwargs, error):
