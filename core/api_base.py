@@ -95,3 +95,8 @@ def document_malformed_requests(result, generator, request, public):
             if isinstance(operation, dict) and "responses" in operation:
                 operation["responses"].setdefault("400", response)
     return result
+
+
+def absolute_url(request, path: str) -> str:
+    """``path`` as an absolute URL for the request's host (the path alone outside a request)."""
+    return request.build_absolute_uri(path) if request is not None else path

@@ -4,7 +4,6 @@ the timeline records admin changes like any other; private incidents stay invisi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from django import forms
@@ -40,13 +39,7 @@ from incidents.models import (
     TimelineEvent,
 )
 
-#: "INC-12", "inc-12", "INC12": the incident's reference.
-REFERENCE_RE = re.compile(r"\s*INC-?(\d{1,18})\s*", re.IGNORECASE)
-
-
-def reference_pk(term: str) -> int | None:
-    match = REFERENCE_RE.fullmatch(term or "")
-    return int(match.group(1)) if match else None
+reference_pk = selectors.parse_reference
 
 
 def severity_chip(severity: Severity | None) -> str:

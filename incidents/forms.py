@@ -5,16 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from core.errors import DomainError
 from incidents import selectors, services, state
 from incidents.models import Incident
 from teams.models import Service, Team
-
-
-def add_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Show a service's error next to the field it names, or above the form."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 class ServiceChoiceField(forms.ModelMultipleChoiceField):

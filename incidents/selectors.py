@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -63,6 +64,16 @@ def _as_datetime(value, *, end: bool = False) -> datetime | None:
     return dt
 
 
+#: "INC-12", "inc-12", "INC12", " INC-12 ": an incident's reference, as people type it.
+REFERENCE_RE = re.compile(r"\s*INC-?(\d{1,18})\s*", re.IGNORECASE)
+
+
+def parse_reference(text: str) -> int | None:
+    """The incident id in a reference such as "INC-12", or None when ``text`` is not one."""
+    match = REFERENCE_RE.fullmatch(text or "")
+    return int(match.group(1)) if match else None
+
+
 def apply_filters(qs: QuerySet[Incident], filters: dict[str, Any]) -> QuerySet[Incident]:
     statuses = _as_list(filters.get("status"))
     if statuses:
@@ -87,8 +98,9 @@ def apply_filters(qs: QuerySet[Incident], filters: dict[str, Any]) -> QuerySet[I
     text = (filters.get("q") or "").strip()
     if text:
         # isdecimal, not isdigit: it is what int() reads ("²" is a digit that int() refuses).
-        if text.upper().startswith("INC-") and text[4:].isdecimal() and len(text) <= 4 + 19:
-            qs = qs.filter(pk=int(text[4:]))
+        reference = parse_reference(text)
+        if reference is not None:
+            qs = qs.filter(pk=reference)
         else:
             qs = qs.filter(Q(title__icontains=text) | Q(summary__icontains=text))
     after = _as_datetime(filters.get("declared_after"))

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import DomainError, NotFound
+from core.forms import add_domain_error
 from incidents import permissions, selectors, services, state
 from incidents.forms import (
     AssignRoleForm,
@@ -31,7 +32,6 @@ from incidents.forms import (
     SeverityForm,
     TransitionForm,
     UpdateForm,
-    add_domain_error,
 )
 from incidents.models import EventKind, Incident, Source
 from teams.models import Team

@@ -2,13 +2,7 @@
 
 from django import forms
 
-from core.errors import DomainError
 from teams.models import Membership
-
-
-def add_domain_error(form: forms.Form, error: DomainError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 class TeamCreateForm(forms.Form):

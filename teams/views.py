@@ -16,8 +16,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError, PermissionDenied
+from core.forms import add_domain_error
 from teams import selectors, services
-from teams.forms import MemberAddForm, TeamCreateForm, add_domain_error
+from teams.forms import MemberAddForm, TeamCreateForm
 from teams.models import Team
 
 PAGE_SIZE = 24

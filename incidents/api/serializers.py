@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_base import StrictInputSerializer
+from core.api_base import StrictInputSerializer, absolute_url
 from incidents import selectors, services, state
 from incidents.models import EventKind, Incident, Role, RoleAssignment, Severity, Source, TimelineEvent
 from teams.api.serializers import (
@@ -141,7 +141,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             except NoReverseMatch:  # the web UI is not mounted
                 cache[name] = None
             else:
-                url = _absolute(self.context.get("request"), path)
+                url = absolute_url(self.context.get("request"), path)
                 cache[name] = url.replace("{", "{{").replace("}", "}}").replace(str(_PK_MARK), "{pk}")
         return cache[name]
 
@@ -247,7 +247,3 @@ class TimelineEventSerializer(serializers.ModelSerializer):
         model = TimelineEvent
         fields = ["id", "kind", "actor", "source", "occurred_at", "text", "data"]
         read_only_fields = fields
-
-
-def _absolute(request, path: str) -> str:
-    return request.build_absolute_uri(path) if request is not None else path

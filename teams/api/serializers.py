@@ -4,7 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_base import StrictInputSerializer
+from core.api_base import StrictInputSerializer, absolute_url
 from teams import services
 from teams.models import Membership, Service, Team
 
@@ -49,7 +49,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.URLField())
     def get_url(self, team: Team) -> str:
-        return _absolute(self.context.get("request"), reverse("api-team-detail", args=[team.slug]))
+        return absolute_url(self.context.get("request"), reverse("api-team-detail", args=[team.slug]))
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -112,7 +112,3 @@ class ServiceCreateSerializer(StrictInputSerializer):
     slug = serializers.SlugField(max_length=SLUG_MAX, required=False, allow_blank=True)
     team = serializers.SlugField(max_length=SLUG_MAX, help_text="Slug of the team that owns the service.")
     description = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True)
-
-
-def _absolute(request, path: str) -> str:
-    return request.build_absolute_uri(path) if request is not None else path
