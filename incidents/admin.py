@@ -253,8 +253,8 @@ class IncidentAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAd
 
     @admin.display(description="Lead")
     def lead(self, obj: Incident) -> str:
-        assignment = selectors.current_roles(obj).get("lead")
-        return assignment.user.get_username() if assignment else "-"
+        lead = selectors.incident_lead(obj)
+        return lead.get_username() if lead else "-"
 
     # -- Search: words, or a reference
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.errors import NotFound
 from incidents import permissions, state
-from incidents.models import Incident, Role, RoleAssignment, Severity, TimelineEvent
+from incidents.models import ConsumerRun, Incident, Role, RoleAssignment, Severity, TimelineEvent
 
 
 def current_assignments_prefetch() -> Prefetch:
@@ -164,6 +164,49 @@ def current_roles(incident: Incident) -> dict[str, RoleAssignment]:
     return {a.role.slug: a for a in assignments}
 
 
+def incident_next_actions(incident: Incident) -> list[dict]:
+    """What the responders should do next (for the incident page, and later Slack): a lead, a messenger when
+    customers are affected, closing a resolved incident. Each hint has ``key``, ``title``, ``text`` and the
+    ``role`` to assign or the status ``to`` move to."""
+    current = current_roles(incident)
+    hints = []
+    if incident.is_open:
+        if "lead" not in current:
+            hints.append(
+                {
+                    "key": "lead",
+                    "title": "Assign an incident lead",
+                    "text": "Someone needs to drive this incident: decide, delegate and keep the status current.",
+                    "role": "lead",
+                }
+            )
+        if incident.customer_impact and "messenger" not in current:
+            hints.append(
+                {
+                    "key": "messenger",
+                    "title": "Assign a messenger",
+                    "text": "Customers are affected: someone should own communication with them.",
+                    "role": "messenger",
+                }
+            )
+    elif incident.status == state.Status.RESOLVED:
+        hints.append(
+            {
+                "key": "close",
+                "title": "Close the incident",
+                "text": "It is resolved. Close it once follow-ups are captured, or re-open it if it comes back.",
+                "to": state.Status.CLOSED.value,
+            }
+        )
+    return hints
+
+
+def incident_lead(incident: Incident):
+    """The current incident lead (a user), or None; from the prefetched roles when there are some."""
+    assignment = current_roles(incident).get("lead")
+    return assignment.user if assignment else None
+
+
 def severity_list() -> QuerySet[Severity]:
     return Severity.objects.order_by("rank")
 
@@ -185,3 +228,22 @@ def open_incident_counts(*, user) -> dict[str, Any]:
         for row in qs.values("team__slug").annotate(n=Count("id")).order_by()
     }
     return {"by_severity": by_severity, "by_team": by_team, "total": sum(by_severity.values())}
+
+
+def consumer_run_ids_due(*, event_id: int) -> list[int]:
+    """The pending consumer runs of one event whose (next) attempt is due."""
+    return list(
+        ConsumerRun.objects.filter(
+            event_id=event_id, status=ConsumerRun.Status.PENDING, next_attempt_at__lte=timezone.now()
+        ).values_list("id", flat=True)
+    )
+
+
+def consumer_event_ids_due(*, grace: timedelta, limit: int = 500) -> list[int]:
+    """Events the sweeper must dispatch again: runs still pending past ``grace`` after they were written (a lost
+    message, a killed worker), and runs that failed before and whose retry is due, whatever their age."""
+    now = timezone.now()
+    due = ConsumerRun.objects.filter(status=ConsumerRun.Status.PENDING, next_attempt_at__lte=now)
+    stale = due.filter(created_at__lte=now - grace).order_by("event_id").values_list("event_id", flat=True)
+    retries = due.filter(attempts__gt=0).order_by("event_id").values_list("event_id", flat=True)
+    return list(dict.fromkeys([*stale.distinct()[:limit], *retries.distinct()[:limit]]))

@@ -64,9 +64,7 @@ def _with_leads(incidents: Iterable[Incident]) -> list[Incident]:
     """Attach ``lead`` (the current lead's user or None) to each incident, from the prefetched roles."""
     rows = list(incidents)
     for incident in rows:
-        incident.lead = next(
-            (a.user for a in getattr(incident, "current_assignments", []) if a.role.slug == "lead"), None
-        )
+        incident.lead = selectors.incident_lead(incident)
     return rows
 
 
@@ -143,40 +141,6 @@ def _timeline_entries(incident: Incident, severities: dict[str, object]) -> list
     return events
 
 
-def _next_actions(incident: Incident, current: dict) -> list[dict]:
-    """What the responders should do next, offered where it is needed."""
-    hints = []
-    if incident.is_open:
-        if "lead" not in current:
-            hints.append(
-                {
-                    "key": "lead",
-                    "title": "Assign an incident lead",
-                    "text": "Someone needs to drive this incident: decide, delegate and keep the status current.",
-                    "role": "lead",
-                }
-            )
-        if incident.customer_impact and "messenger" not in current:
-            hints.append(
-                {
-                    "key": "messenger",
-                    "title": "Assign a messenger",
-                    "text": "Customers are affected: someone should own communication with them.",
-                    "role": "messenger",
-                }
-            )
-    elif incident.status == state.Status.RESOLVED:
-        hints.append(
-            {
-                "key": "close",
-                "title": "Close the incident",
-                "text": "It is resolved. Close it once follow-ups are captured, or re-open it if it comes back.",
-                "to": state.Status.CLOSED.value,
-            }
-        )
-    return hints
-
-
 def _assignable_users(incident: Incident) -> dict[str, list]:
     """Members of the incident's team first, then every other active user."""
     team_users = []
@@ -205,7 +169,7 @@ def _region_context(
     current = selectors.current_roles(incident)
     if HEADER in regions or SIDEBAR in regions:
         ctx["current"] = current
-        ctx["next_actions"] = _next_actions(incident, current)
+        ctx["next_actions"] = selectors.incident_next_actions(incident)
     if TIMELINE in regions or SIDEBAR in regions:
         severities = list(selectors.severity_list())
         ctx["severities"] = severities

@@ -319,3 +319,18 @@ def test_declare_through_the_api_is_a_constant_handful_of_queries(
         response = member_api.post("/api/v1/incidents/", body, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["services"][0]["slug"] == "checkout"
+
+
+def test_next_actions_and_lead(incident, member):
+    incident.customer_impact = True
+    incident.save()
+    assert [h["key"] for h in selectors.incident_next_actions(incident)] == ["lead", "messenger"]
+    assert selectors.incident_lead(incident) is None
+    services.incident_assign_role(incident=incident, role="lead", user=member, actor=member)
+    services.incident_assign_role(incident=incident, role="messenger", user=member, actor=member)
+    fresh = selectors.incident_get(user=member, pk=incident.pk)
+    assert selectors.incident_next_actions(fresh) == []
+    assert selectors.incident_lead(fresh) == member
+    services.incident_transition(incident=incident, to="resolved", actor=member)
+    fresh = selectors.incident_get(user=member, pk=incident.pk)
+    assert [(h["key"], h["to"]) for h in selectors.incident_next_actions(fresh)] == [("close", "closed")]
