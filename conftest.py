@@ -37,9 +37,11 @@ def _reference_data(request):
     )
     if transactional or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
         from incidents.defaults import ensure_defaults
+        from notifications.defaults import ensure_defaults as ensure_routing
 
         request.getfixturevalue("transactional_db")
         ensure_defaults()
+        ensure_routing()
 
 
 @pytest.fixture
@@ -88,3 +90,41 @@ def token_client(user) -> APIClient:
 @pytest.fixture
 def member_api(member):
     return token_client(member)
+
+
+# --- Network peers on 127.0.0.1 (see tests/peers.py) ---------------------------------------------------
+
+
+@pytest.fixture
+def slack_peer(settings):
+    from tests.peers import SlackPeer
+
+    peer = SlackPeer().start()
+    settings.SLACK_API_URL = peer.api_url
+    settings.SLACK_BOT_TOKEN = peer.token
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def smtp_peer(settings):
+    from tests.peers import SMTPPeer
+
+    peer = SMTPPeer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = peer.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.NOTIFY_EMAIL = True
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def webhook_peer():
+    from tests.peers import WebhookPeer
+
+    peer = WebhookPeer().start()
+    yield peer
+    peer.stop()

@@ -159,6 +159,32 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Notifications -----------------------------------------------------------------------------------
+# Each channel is switched on by configuration; none is required.
+SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default="")
+SLACK_API_URL = env("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_TIMEOUT = env.int("SLACK_TIMEOUT", default=10)
+SLACK_INCIDENT_CHANNELS = env.bool("SLACK_INCIDENT_CHANNELS", default=True)
+NOTIFY_EMAIL = env.bool("NOTIFY_EMAIL", default=bool(env("EMAIL_URL", default="")))
+NOTIFY_MESSAGE_ID_DOMAIN = env("NOTIFY_MESSAGE_ID_DOMAIN", default="muster.localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=10)
+NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=60)  # a killed delivery is retried after this
+NOTIFY_GRACE_SECONDS = env.int("NOTIFY_GRACE_SECONDS", default=20)  # pending this long: the sweeper re-queues
+NOTIFY_SWEEP_SECONDS = env.int("NOTIFY_SWEEP_SECONDS", default=15)
+NOTIFY_BATCH_SIZE = env.int("NOTIFY_BATCH_SIZE", default=100)
+NOTIFY_COUNTDOWN_MAX_SECONDS = env.int("NOTIFY_COUNTDOWN_MAX_SECONDS", default=60)
+NOTIFY_REMINDER_SECONDS = env.int("NOTIFY_REMINDER_SECONDS", default=60)  # how often nudges are checked
+NOTIFY_NO_LEAD_MINUTES = env.int("NOTIFY_NO_LEAD_MINUTES", default=5)
+NOTIFY_CLOSE_AFTER_HOURS = env.int("NOTIFY_CLOSE_AFTER_HOURS", default=24)
+CELERY_BEAT_SCHEDULE |= {
+    "sweep-messages": {
+        "task": "notifications.tasks.sweep_messages",
+        "schedule": timedelta(seconds=NOTIFY_SWEEP_SECONDS),
+    },
+}
+
 # Timeline consumers: how long a consumer run may stay unfinished before the sweeper re-dispatches it.
 TIMELINE_CONSUMER_GRACE_SECONDS = env.int("TIMELINE_CONSUMER_GRACE_SECONDS", default=30)
 TIMELINE_CONSUMER_MAX_ATTEMPTS = env.int("TIMELINE_CONSUMER_MAX_ATTEMPTS", default=8)

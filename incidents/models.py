@@ -20,6 +20,11 @@ class Severity(models.Model):
         default=True,
         help_text="Off for severities that go to normal support instead of the incident workflow.",
     )
+    update_interval_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        help_text="Customer-impact incidents of this severity remind the messenger when no customer-facing "
+        "update has been posted for this many minutes.",
+    )
 
     class Meta:
         ordering = ["rank"]
@@ -159,6 +164,7 @@ class EventKind(models.TextChoices):
     NOTE_ADDED = "note_added", "Note"
     UPDATE_POSTED = "update_posted", "Update posted"
     FIELDS_CHANGED = "fields_changed", "Details changed"
+    REMINDER = "reminder", "Reminder"
 
 
 class ImmutableError(Exception):

@@ -545,6 +545,24 @@ def incident_add_note(
 
 
 @transaction.atomic
+def incident_record_reminder(
+    *, incident: Incident | int, reminder: str, text: str, data: dict[str, Any] | None = None
+) -> TimelineEvent:
+    """Note on the timeline that Muster reminded someone (no update for a while, no lead, not closed).
+
+    The wings that deliver the reminder react to this event; the caller makes the wake-up idempotent.
+    """
+    incident = _lock(incident)
+    return timeline_record(
+        incident=incident,
+        kind=EventKind.REMINDER,
+        source=Source.SYSTEM,
+        text=_clean_text(text, "text", required=True),
+        data={"reminder": reminder, **(data or {})},
+    )
+
+
+@transaction.atomic
 def incident_post_update(
     *, incident: Incident | int, text: str, actor, source: str = Source.WEB
 ) -> TimelineEvent:

@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from incidents.consumers import register
+        from notifications import routing
+
+        register("notifications.route", kinds=routing.ROUTED_KINDS, handler=routing.route_event)

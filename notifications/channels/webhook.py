@@ -1,0 +1,97 @@
+"""Outgoing webhooks: a JSON POST signed with HMAC-SHA256 under the endpoint's own secret.
+
+Headers a receiver checks:
+
+* ``X-Muster-Delivery``: the message's stable uid; the same delivery repeated carries the same id.
+* ``X-Muster-Timestamp``: Unix seconds when this attempt was signed.
+* ``X-Muster-Signature``: ``sha256=`` + hex HMAC-SHA256 of ``"{timestamp}.{body}"`` with the endpoint's secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+
+import requests
+from django.conf import settings
+
+from notifications.channels.base import PermanentError, TransientError, Transport
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class _Session:
+    def __init__(self) -> None:
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "Muster-Webhooks/1"
+
+    def send(self, message) -> str:
+        body = json.dumps(message.payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Muster-Delivery": str(message.uid),
+            "X-Muster-Timestamp": timestamp,
+        }
+        secret = message.destination.webhook_secret if message.destination else ""
+        if secret:
+            headers["X-Muster-Signature"] = sign(secret, timestamp, body)
+        try:
+            response = self.http.post(
+                message.target,
+                data=body,
+                headers=headers,
+                timeout=settings.WEBHOOK_TIMEOUT,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise TransientError(f"Could not reach the webhook: {exc.__class__.__name__}: {exc}") from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            return str(message.uid)
+        snippet = response.text[:300]
+        if status == 429 or status >= 500 or status == 408:
+            raise TransientError(
+                f"The webhook answered {status}: {snippet}",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        raise PermanentError(f"The webhook answered {status}: {snippet}")
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class WebhookTransport(Transport):
+    name = "webhook"
+    label = "Webhook"
+
+    def enabled(self) -> bool:
+        return True
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[_Session]:
+        session = _Session()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def send(self, message) -> str:
+        with self.session() as session:
+            return session.send(message)

@@ -1,0 +1,176 @@
+"""Routing: which destinations an incident event goes to, and the outbox rows that carry it there.
+
+``route_event`` is a timeline consumer: it runs once per event, in the consumer run's transaction, so the
+messages it writes commit together with the run's ``done`` mark, and a retried run writes each message once
+(their dedupe keys are ``event + destination [+ recipient]``: two rules naming the same channel post once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+from django.utils import timezone
+
+from incidents import selectors as incident_selectors
+from incidents.models import EventKind, Incident, TimelineEvent
+from notifications import channels, selectors
+from notifications.models import Channel, Destination, RoutingRule
+from notifications.render import incident_url, render
+from notifications.services import Draft, messages_enqueue, parse_addresses
+
+DEFAULT_KINDS = frozenset(
+    {EventKind.DECLARED, EventKind.STATUS_CHANGED, EventKind.SEVERITY_CHANGED, EventKind.UPDATE_POSTED}
+)
+ROUTED_KINDS = DEFAULT_KINDS | {EventKind.ROLE_ASSIGNED, EventKind.ROLE_RELIEVED, EventKind.FIELDS_CHANGED}
+
+
+def dedupe_key(*parts: Any) -> str:
+    key = ":".join(str(p) for p in parts)
+    if len(key) <= 200:
+        return key
+    return key[:120] + ":" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def rule_matches(
+    rule: RoutingRule, *, incident: Incident, kind: str, service_ids: set[int], attention: bool
+) -> bool:
+    if not rule.enabled:
+        return False
+    if kind not in (set(rule.event_kinds) if rule.event_kinds else DEFAULT_KINDS):
+        return False
+    if incident.private and not rule.include_private:
+        return False
+    if rule.team_id is not None and rule.team_id != incident.team_id:
+        return False
+    if rule.service_id is not None and rule.service_id not in service_ids:
+        return False
+    if rule.during_attention_window:
+        return attention  # launch day: every incident, whatever its severity or impact
+    if rule.customer_impact_only and not incident.customer_impact:
+        return False
+    return not (rule.min_severity_id is not None and incident.severity.rank > rule.min_severity.rank)
+
+
+def destinations_for(event: TimelineEvent) -> list[Destination]:
+    """The active destinations of every rule the event matches, each once, in rule order."""
+    incident = event.incident
+    rules = (
+        RoutingRule.objects.filter(enabled=True)
+        .select_related("min_severity")
+        .prefetch_related("destinations")
+    )
+    service_ids = set(incident.services.values_list("pk", flat=True))
+    attention = selectors.attention_window_active(at=event.occurred_at) is not None
+    chosen: dict[int, Destination] = {}
+    for rule in rules:
+        if rule_matches(
+            rule, incident=incident, kind=event.kind, service_ids=service_ids, attention=attention
+        ):
+            for destination in rule.destinations.all():
+                if destination.active:
+                    chosen.setdefault(destination.pk, destination)
+    return list(chosen.values())
+
+
+def event_context(event: TimelineEvent) -> dict[str, Any]:
+    incident = event.incident
+    roles = incident_selectors.current_roles(incident)
+    return {
+        "event": event,
+        "incident": incident,
+        "lead": roles["lead"].user if "lead" in roles else None,
+        "messenger": roles["messenger"].user if "messenger" in roles else None,
+        "url": incident_url(incident),
+        "now": timezone.now(),
+    }
+
+
+def drafts_for(event: TimelineEvent, destinations: list[Destination]) -> Iterator[Draft]:
+    """Render once per channel, then one draft per destination (per address for email lists)."""
+    context = event_context(event)
+    enabled = {name for name, transport in channels.registry().items() if transport.enabled()}
+    common = {"incident_id": event.incident_id, "event_id": event.pk}
+    slack = email = webhook = None
+    for destination in destinations:
+        if destination.channel not in enabled:
+            continue
+        if destination.channel == Channel.SLACK:
+            slack = slack or render("slack", "event", context)
+            body = f"{destination.mention} {slack.text}" if destination.mention else slack.text
+            yield Draft(
+                channel=Channel.SLACK,
+                kind="post",
+                target=destination.slack_channel,
+                body=body,
+                dedupe_key=dedupe_key("ev", event.pk, "dest", destination.pk),
+                destination_id=destination.pk,
+                **common,
+            )
+        elif destination.channel == Channel.EMAIL:
+            email = email or render("email", "event", context, html=True, subject=True)
+            for address in parse_addresses(destination.email_addresses):
+                yield Draft(
+                    channel=Channel.EMAIL,
+                    kind="email",
+                    target=address,
+                    subject=email.subject,
+                    body=email.text,
+                    html=email.html,
+                    dedupe_key=dedupe_key("ev", event.pk, "dest", destination.pk, address.lower()),
+                    destination_id=destination.pk,
+                    **common,
+                )
+        elif destination.channel == Channel.WEBHOOK:
+            webhook = webhook or render("webhook", "event", context)
+            yield Draft(
+                channel=Channel.WEBHOOK,
+                kind="webhook",
+                target=destination.webhook_url,
+                body=webhook.text,
+                payload=webhook_payload(event, webhook.text, context["url"]),
+                dedupe_key=dedupe_key("ev", event.pk, "dest", destination.pk),
+                destination_id=destination.pk,
+                **common,
+            )
+
+
+def webhook_payload(event: TimelineEvent, text: str, url: str) -> dict[str, Any]:
+    incident = event.incident
+    return {
+        "type": f"incident.{event.kind}",
+        "event": {
+            "id": event.pk,
+            "kind": event.kind,
+            "occurred_at": event.occurred_at.isoformat(),
+            "source": event.source,
+            "data": event.data,
+            "text": event.text,
+        },
+        "incident": {
+            "id": incident.pk,
+            "reference": f"INC-{incident.pk}",
+            "title": incident.title,
+            "status": incident.status,
+            "severity": incident.severity.slug,
+            "customer_impact": incident.customer_impact,
+            "team": incident.team.slug if incident.team_id else None,
+            "url": url,
+        },
+        "text": text,
+    }
+
+
+def route_event(event: TimelineEvent) -> None:
+    """Timeline consumer: write one outbox row per destination (and per address) the event is routed to."""
+    event = (
+        TimelineEvent.objects.select_related("incident", "incident__severity", "incident__team", "actor")
+        .filter(pk=event.pk)
+        .first()
+    )
+    if event is None:
+        return
+    destinations = destinations_for(event)
+    if destinations:
+        messages_enqueue(drafts_for(event, destinations))
