@@ -7,5 +7,7 @@ from core.api import api_not_found
 urlpatterns = [
     path("", include("teams.api.urls")),
     path("", include("incidents.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("", include("oncall.api.urls")),
     re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]

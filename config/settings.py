@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "teams",
     "incidents",
     "notifications",
+    "oncall",
     "playbooks",
     "postmortems",
 ]
@@ -182,6 +183,10 @@ CELERY_BEAT_SCHEDULE |= {
     "sweep-messages": {
         "task": "notifications.tasks.sweep_messages",
         "schedule": timedelta(seconds=NOTIFY_SWEEP_SECONDS),
+    },
+    "check-reminders": {
+        "task": "notifications.tasks.check_reminders",
+        "schedule": timedelta(seconds=NOTIFY_REMINDER_SECONDS),
     },
 }
 

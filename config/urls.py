@@ -20,5 +20,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("config.api_urls")),
     path("teams/", include("teams.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("oncall/", include("oncall.urls")),
     path("", include("incidents.urls")),
 ]
