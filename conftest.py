@@ -102,6 +102,8 @@ def slack_peer(settings):
     peer = SlackPeer().start()
     settings.SLACK_API_URL = peer.api_url
     settings.SLACK_BOT_TOKEN = peer.token
+    # Incident channels add their own Slack messages to every declare; tests that want them switch them on.
+    settings.SLACK_INCIDENT_CHANNELS = False
     yield peer
     peer.stop()
 
