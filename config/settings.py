@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.muster",
+                "notifications.context_processors.attention",
             ],
         },
     },
@@ -269,6 +270,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "TeamRoleEnum": "teams.models.Membership.Role",
+        "MessageStatusEnum": "notifications.models.Message.Status",
+        "NotificationChannelEnum": "notifications.models.Channel",
     },
     # Swagger UI and ReDoc are served from the sidecar package's static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

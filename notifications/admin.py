@@ -1,0 +1,336 @@
+"""The notifications admin: where messages go (destinations, routing rules, attention windows, contacts) and the
+outbox itself, read-only. Messages are never edited by hand: the only write is "Resend", through
+``notifications.services.message_resend``. Messages of private incidents stay invisible to those who may not see
+the incident, as everywhere else.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, SafeActionIdsMixin
+from core.errors import DomainError
+from incidents.selectors import parse_reference
+from notifications import selectors, services
+from notifications.models import AttentionWindow, Channel, Contact, Destination, Message, RoutingRule
+
+
+def health_url() -> str:
+    """The delivery health page, linked from the Message and Destination lists (see their change_list.html)."""
+    return reverse("notifications:health")
+
+
+def short(text: str, length: int = 80) -> str:
+    return Truncator(text or "").chars(length)
+
+
+# --- Destinations -------------------------------------------------------------------------------------------
+
+
+@admin.register(Destination)
+class DestinationAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    """Destinations are checked by ``services.destination_check`` (through ``Destination.clean``) before saving."""
+
+    list_display = ("name", "channel", "target_summary", "active", "error_summary", "last_error_at")
+    list_filter = ("channel", "active")
+    search_fields = ("name", "slack_channel", "email_addresses", "webhook_url")
+    ordering = ("channel", "name")
+    readonly_fields = ("last_error", "last_error_at")
+    actions = ("clear_last_error",)
+    fieldsets = (
+        (None, {"fields": ("name", "channel", "active")}),
+        (
+            "Where",
+            {
+                "fields": ("slack_channel", "mention", "email_addresses", "webhook_url", "webhook_secret"),
+                "description": "Fill in the fields of the destination's channel; the others are ignored.",
+            },
+        ),
+        ("Last delivery error", {"fields": ("last_error", "last_error_at")}),
+    )
+
+    @admin.display(description="Target")
+    def target_summary(self, obj: Destination) -> str:
+        if obj.channel == Channel.SLACK:
+            return f"{obj.mention} {obj.slack_channel}".strip()
+        if obj.channel == Channel.EMAIL:
+            addresses = services.parse_addresses(obj.email_addresses)
+            if len(addresses) > 2:
+                return f"{', '.join(addresses[:2])} and {len(addresses) - 2} more"
+            return ", ".join(addresses) or "-"
+        if obj.channel == Channel.WEBHOOK:
+            signed = " (signed)" if obj.webhook_secret else ""
+            return short(obj.webhook_url, 60) + signed
+        return "-"
+
+    @admin.display(description="Last error", ordering="last_error_at")
+    def error_summary(self, obj: Destination) -> str:
+        if not obj.last_error:
+            return "-"
+        return format_html('<span style="color:#b91c1c">{}</span>', short(obj.last_error, 100))
+
+    @admin.action(description="Clear the last error (after fixing the destination)", permissions=["change"])
+    def clear_last_error(self, request, queryset):
+        cleared = queryset.exclude(last_error="").update(last_error="", last_error_at=None)
+        self.message_user(request, f"Cleared the error of {cleared} destination(s).", messages.SUCCESS)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "health_url": health_url()})
+
+
+# --- Routing rules ------------------------------------------------------------------------------------------
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    list_display = ("name", "enabled", "order", "conditions", "destination_names")
+    list_display_links = ("name",)
+    list_editable = ("enabled", "order")
+    list_filter = ("enabled", "team", "during_attention_window", "include_private")
+    list_select_related = ("team", "min_severity", "service")
+    search_fields = ("name",)
+    ordering = ("order", "id")
+    filter_horizontal = ("destinations",)
+    fieldsets = (
+        (None, {"fields": ("name", "enabled", "order")}),
+        (
+            "When (every condition set must match; empty matches everything)",
+            {
+                "fields": (
+                    "team",
+                    "event_kinds",
+                    "min_severity",
+                    "customer_impact_only",
+                    "service",
+                    "during_attention_window",
+                    "include_private",
+                )
+            },
+        ),
+        ("Where", {"fields": ("destinations",)}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("destinations")
+
+    @admin.display(description="When")
+    def conditions(self, obj: RoutingRule) -> str:
+        parts = [f"team {obj.team.name}" if obj.team_id else "any team"]
+        if obj.event_kinds:
+            parts.append("on " + ", ".join(str(kind).replace("_", " ") for kind in obj.event_kinds))
+        if obj.min_severity_id:
+            parts.append(f"{obj.min_severity.name} or worse")
+        if obj.customer_impact_only:
+            parts.append("customer impact")
+        if obj.service_id:
+            parts.append(f"service {obj.service.name}")
+        if obj.during_attention_window:
+            parts.append("during attention windows")
+        parts.append("private too" if obj.include_private else "not private")
+        return "; ".join(parts)
+
+    @admin.display(description="Destinations")
+    def destination_names(self, obj: RoutingRule) -> str:
+        names = [d.name + ("" if d.active else " (off)") for d in obj.destinations.all()]
+        return ", ".join(names) or "-"
+
+
+# --- Attention windows --------------------------------------------------------------------------------------
+
+
+class ActiveNowFilter(admin.SimpleListFilter):
+    title = "when"
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return (("active", "Active now"), ("upcoming", "Upcoming"), ("past", "Past"))
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.filter(starts_at__lte=now, ends_at__gt=now)
+        if self.value() == "upcoming":
+            return queryset.filter(starts_at__gt=now)
+        if self.value() == "past":
+            return queryset.filter(ends_at__lte=now)
+        return queryset
+
+
+@admin.register(AttentionWindow)
+class AttentionWindowAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    list_display = ("note", "starts_at", "ends_at", "active_now", "created_by")
+    list_filter = (ActiveNowFilter,)
+    list_select_related = ("created_by",)
+    search_fields = ("note",)
+    ordering = ("-starts_at",)
+    fields = ("note", "starts_at", "ends_at", "created_by")
+    readonly_fields = ("created_by",)
+
+    @admin.display(description="Active now", boolean=True)
+    def active_now(self, obj: AttentionWindow) -> bool:
+        return obj.is_active
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+# --- Contacts -----------------------------------------------------------------------------------------------
+
+
+@admin.register(Contact)
+class ContactAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    list_display = ("user", "email", "slack_user_id")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "slack_user_id")
+    autocomplete_fields = ("user",)
+    ordering = ("user__username",)
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, obj: Contact) -> str:
+        return obj.user.email or "-"
+
+
+# --- Messages: the outbox, read-only, with Resend ----------------------------------------------------------
+
+
+@admin.register(Message)
+class MessageAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    """Every message Muster sent or is sending. Read-only; dead and failed messages can be resent."""
+
+    list_display = (
+        "created_at",
+        "channel",
+        "kind",
+        "short_target",
+        "incident_link",
+        "status_badge",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+    )
+    list_display_links = ("created_at",)
+    list_filter = ("status", "channel", "kind", "created_at")
+    list_select_related = ("incident", "destination")
+    search_fields = ("target", "dedupe_key", "subject")
+    search_help_text = (
+        "A target (channel, address, URL), a dedupe key or subject, or a reference such as INC-12."
+    )
+    date_hierarchy = "created_at"
+    ordering = ("-id",)
+    list_per_page = 50
+    actions = ("resend",)
+    fieldsets = (
+        (
+            None,
+            {"fields": ("uid", "channel", "kind", "target", "destination", "recipient", "incident", "event")},
+        ),
+        (
+            "Delivery",
+            {
+                "fields": (
+                    "status",
+                    "attempts",
+                    "created_at",
+                    "next_attempt_at",
+                    "lease_until",
+                    "sent_at",
+                    "external_id",
+                    "last_error",
+                    "dedupe_key",
+                )
+            },
+        ),
+        ("Content", {"fields": ("subject", "body", "html", "payload"), "classes": ("collapse",)}),
+    )
+    readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(selectors.message_visible_q(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change permission allows the Resend action; one message's page is view-only (a worker owns the row).
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # The outbox is the record of what was said to whom; its dedupe keys also keep messages from repeating.
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        pk = parse_reference(search_term)
+        if pk is not None:
+            return queryset.filter(incident_id=pk), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "health_url": health_url()})
+
+    # -- Columns
+
+    @admin.display(description="Target", ordering="target")
+    def short_target(self, obj: Message) -> str:
+        return short(obj.target, 50)
+
+    @admin.display(description="Incident", ordering="incident_id")
+    def incident_link(self, obj: Message) -> str:
+        if obj.incident_id is None:
+            return "-"
+        return format_html(
+            '<a href="{}">INC-{}</a>',
+            reverse("notifications:incident_messages", args=[obj.incident_id]),
+            obj.incident_id,
+        )
+
+    STATUS_COLOURS = {
+        Message.Status.PENDING: "#6b7280",
+        Message.Status.SENDING: "#2563eb",
+        Message.Status.SENT: "#15803d",
+        Message.Status.FAILED: "#b45309",
+        Message.Status.DEAD: "#b91c1c",
+    }
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Message) -> str:
+        return format_html(
+            '<strong style="color:{}">{}</strong>',
+            self.STATUS_COLOURS.get(obj.status, "#6b7280"),
+            obj.get_status_display(),
+        )
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: Message) -> str:
+        return short(obj.last_error, 100) or "-"
+
+    # -- Resend
+
+    @admin.action(description="Resend dead or failed messages", permissions=["change"])
+    def resend(self, request, queryset):
+        rows = list(queryset.values_list("id", "status"))
+        resendable = {Message.Status.DEAD, Message.Status.FAILED}
+        chosen = [pk for pk, status in rows if status in resendable]
+        refused = [pk for pk, status in rows if status not in resendable]
+        resent = 0
+        for pk in chosen:
+            try:
+                services.message_resend(message=pk, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"Message {pk}: {exc}", messages.ERROR)
+            else:
+                resent += 1
+        if resent:
+            self.message_user(request, f"Queued {resent} message(s) for delivery again.", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                f"Did not resend {len(refused)} message(s): only dead or failed messages can be resent "
+                "(pending and sending ones are on their way; sent ones were delivered).",
+                messages.WARNING,
+            )
