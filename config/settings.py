@@ -191,6 +191,17 @@ CELERY_BEAT_SCHEDULE |= {
     },
 }
 
+# --- On-call paging ----------------------------------------------------------------------------------
+ONCALL_MINUTE_SECONDS = env.float("ONCALL_MINUTE_SECONDS", default=60)  # the length of a "minute" (tests: 1)
+ONCALL_DEFAULT_WAIT_MINUTES = env.int("ONCALL_DEFAULT_WAIT_MINUTES", default=15)  # pages without a policy
+ONCALL_COUNTDOWN_MAX_SECONDS = env.int("ONCALL_COUNTDOWN_MAX_SECONDS", default=60)  # longer waits: re-woken
+ONCALL_SWEEP_SECONDS = env.int("ONCALL_SWEEP_SECONDS", default=15)
+ONCALL_SWEEP_GRACE_SECONDS = env.float("ONCALL_SWEEP_GRACE_SECONDS", default=10)  # overdue this long: swept
+CELERY_BEAT_SCHEDULE["sweep-pages"] = {
+    "task": "oncall.tasks.sweep_pages",
+    "schedule": timedelta(seconds=ONCALL_SWEEP_SECONDS),
+}
+
 # Timeline consumers: how long a consumer run may stay unfinished before the sweeper re-dispatches it.
 TIMELINE_CONSUMER_GRACE_SECONDS = env.int("TIMELINE_CONSUMER_GRACE_SECONDS", default=30)
 TIMELINE_CONSUMER_MAX_ATTEMPTS = env.int("TIMELINE_CONSUMER_MAX_ATTEMPTS", default=8)
