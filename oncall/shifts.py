@@ -25,6 +25,7 @@ segments of the same person from the same layer merge, and the uncovered spans o
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -268,7 +269,7 @@ def rotation_shifts(rotation: RotationSpec, start: datetime, end: datetime) -> l
     n = len(rotation.members)
     segments: list[Interval] = []
     users = []
-    for (k, s), (_, e) in zip(points, points[1:], strict=False):
+    for (k, s), (_, e) in itertools.pairwise(points):
         s, e = max(s, start), min(e, end)
         if s < e:
             segments.append((s, e))

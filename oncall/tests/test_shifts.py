@@ -3,6 +3,7 @@ named tests for the spring-forward and fall-back nights of Europe/London, Americ
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -158,7 +159,7 @@ def boundaries(timeline):
 
 
 def assert_disjoint_sorted(spans):
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         assert a.end <= b.start, (a, b)
     for s in spans:
         assert s.start < s.end
@@ -175,7 +176,7 @@ def test_final_shifts_and_gaps_tile_the_window_with_one_person_at_a_time(schedul
     spans = sorted([*timeline.shifts, *timeline.gaps], key=lambda s: s.start)
     assert_disjoint_sorted(spans)
     assert spans[0].start == start and spans[-1].end == end
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         assert a.end == b.start  # no hole: every instant is a shift or a gap
     for a, b in zip(timeline.gaps, timeline.gaps[1:], strict=False):
         assert a.end < b.start  # gaps are maximal
@@ -214,7 +215,7 @@ def test_a_dst_change_creates_no_gap_or_overlap_and_hand_offs_stay_at_local_time
     start, end = window
     shifts = rotation_shifts(rotation, start, end)
     assert_disjoint_sorted(shifts)
-    for a, b in zip(shifts, shifts[1:], strict=False):
+    for a, b in itertools.pairwise(shifts):
         assert a.end == b.start  # contiguous, whatever the clocks did
     tz = zone(rotation.time_zone)
     for sh in shifts[1:]:
