@@ -318,13 +318,13 @@ def _dispatch_ids(ids: list[int]) -> None:
 
 
 def parse_addresses(text: str) -> list[str]:
-    """Email addresses from a text: one per line or comma separated, blanks and duplicates dropped."""
-    seen: dict[str, None] = {}
+    """Email addresses from a text: one per line or comma separated, blanks and duplicates (any case) dropped."""
+    seen: dict[str, str] = {}
     for part in re.split(r"[\s,;]+", text or ""):
         part = part.strip()
         if part:
-            seen.setdefault(part, None)
-    return list(seen)
+            seen.setdefault(part.lower(), part)
+    return list(seen.values())
 
 
 def destination_check(destination: Destination) -> None:
