@@ -10,3 +10,9 @@ class OncallConfig(AppConfig):
         from oncall import paging
 
         paging.register_consumers()
+
+        # Schedules: who is on call for a team, for notifications.recipients.team_oncall (and so for paging).
+        from notifications.recipients import register_oncall_resolver
+        from oncall.selectors import team_oncall_users
+
+        register_oncall_resolver(team_oncall_users)
