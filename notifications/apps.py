@@ -10,3 +10,6 @@ class NotificationsConfig(AppConfig):
         from notifications import routing
 
         register("notifications.route", kinds=routing.ROUTED_KINDS, handler=routing.route_event)
+        from notifications import reminders
+
+        register("notifications.reminders", kinds={"reminder"}, handler=reminders.reminder_deliver)

@@ -29,3 +29,11 @@ def sweep_messages(limit: int = 5000) -> int:
     for chunk in services.chunked(ids, settings.NOTIFY_BATCH_SIZE):
         deliver_messages.delay(chunk)
     return len(ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def check_reminders() -> int:
+    """Beat: send the due nudges (update cadence, no lead, not closed). Each is keyed, so overlapping runs send one."""
+    from notifications.reminders import reminders_check
+
+    return reminders_check()
