@@ -17,6 +17,7 @@ from core.errors import DomainError
 from incidents.selectors import parse_reference
 from notifications import selectors, services
 from notifications.models import AttentionWindow, Channel, Contact, Destination, Message, RoutingRule
+from notifications.permissions import can_resend
 
 
 def health_url() -> str:
@@ -52,6 +53,11 @@ class DestinationAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.Mode
         ),
         ("Last delivery error", {"fields": ("last_error", "last_error_at")}),
     )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "webhook_url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="Target")
     def target_summary(self, obj: Destination) -> str:
@@ -313,16 +319,26 @@ class MessageAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdm
 
     @admin.action(description="Resend dead or failed messages", permissions=["change"])
     def resend(self, request, queryset):
-        rows = list(queryset.values_list("id", "status"))
+        """Put dead and failed messages back in the queue, for whoever may act on their incident (as on the web
+        and in the API); every other message is refused with the reason."""
+        rows = list(queryset.select_related("incident").defer("html", "payload", "body"))
         resendable = {Message.Status.DEAD, Message.Status.FAILED}
-        chosen = [pk for pk, status in rows if status in resendable]
-        refused = [pk for pk, status in rows if status not in resendable]
+        refused = [m for m in rows if m.status not in resendable]
         resent = 0
-        for pk in chosen:
+        for message in rows:
+            if message.status not in resendable:
+                continue
+            if not can_resend(request.user, message):
+                self.message_user(
+                    request,
+                    f"Message {message.pk}: only those who can act on INC-{message.incident_id} can resend it.",
+                    messages.ERROR,
+                )
+                continue
             try:
-                services.message_resend(message=pk, actor=request.user)
+                services.message_resend(message=message.pk, actor=request.user)
             except DomainError as exc:
-                self.message_user(request, f"Message {pk}: {exc}", messages.ERROR)
+                self.message_user(request, f"Message {message.pk}: {exc}", messages.ERROR)
             else:
                 resent += 1
         if resent:
