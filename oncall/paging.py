@@ -494,7 +494,9 @@ def can_acknowledge(user, page: Page, token: str | None = None) -> bool:
 
 
 @transaction.atomic
-def page_acknowledge(*, page: Page | int, actor, source: str = Source.WEB, token: str | None = None) -> Page:
+def page_acknowledge(
+    *, page: Page | int, actor, source: str = Source.WEB, token: str | None = None, note: str = ""
+) -> Page:
     """Acknowledge a page: escalation stops. For the people paged, anyone who may act on the incident, or anyone
     signed in with the page's ack token (the link in the message)."""
     pk = page.pk if isinstance(page, Page) else page
@@ -513,6 +515,7 @@ def page_acknowledge(*, page: Page | int, actor, source: str = Source.WEB, token
         raise Conflict(f"This page was already acknowledged by {by}.", code="already_acknowledged")
     if page.status != Page.Status.TRIGGERED:
         raise Conflict(f"This page is {page.get_status_display().lower()}: there is nothing to acknowledge.")
+    note = _clean_reason(note)
     incident = _lock_incident(page.incident_id)
     now = timezone.now()
     page.acknowledged_by = actor
@@ -525,7 +528,7 @@ def page_acknowledge(*, page: Page | int, actor, source: str = Source.WEB, token
         actor=actor,
         source=source,
         occurred_at=now,
-        text="",
+        text=note,
         data={
             "page": page.pk,
             "team": page.team.slug if page.team_id else None,
