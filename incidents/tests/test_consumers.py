@@ -14,6 +14,12 @@ from incidents.models import ConsumerRun, TimelineEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _only_test_consumers(monkeypatch):
+    """The wings' own consumers (notifications, on-call ...) stay out of these tests of the mechanism."""
+    monkeypatch.setattr(consumers, "_registry", {})
+
+
 @pytest.fixture
 def seen():
     """Register a consumer of 'declared' and 'status_changed' that records what it saw."""
