@@ -65,7 +65,9 @@ def clean_time_zone(value, *, field: str = "time_zone") -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValidationError(f"'{value}' is not an IANA time zone (e.g. Europe/London).", field=field) from None
+        raise ValidationError(
+            f"'{value}' is not an IANA time zone (e.g. Europe/London).", field=field
+        ) from None
     return value
 
 
@@ -120,7 +122,8 @@ def clean_rotation(values: dict) -> RotationFields:
             or not 1 <= period_hours <= PERIOD_HOURS_MAX
         ):
             raise ValidationError(
-                f"A custom rotation needs a shift length of 1 to {PERIOD_HOURS_MAX} hours.", field="period_hours"
+                f"A custom rotation needs a shift length of 1 to {PERIOD_HOURS_MAX} hours.",
+                field="period_hours",
             )
     else:
         period_hours = None
@@ -253,7 +256,7 @@ def _set_members(rotation: Rotation, members) -> None:
     )
 
 
-ROTATION_FIELDS = [f for f in RotationFields.__dataclass_fields__]
+ROTATION_FIELDS = list(RotationFields.__dataclass_fields__)
 
 
 @transaction.atomic
@@ -285,7 +288,9 @@ def rotation_delete(*, actor, rotation: Rotation) -> None:
     rotation.delete()
 
 
-def rotation_preview(*, schedule: Schedule, members, rotation: Rotation | None = None, days: int = 14, **values):
+def rotation_preview(
+    *, schedule: Schedule, members, rotation: Rotation | None = None, days: int = 14, **values
+):
     """The final shifts of ``schedule`` for the next ``days`` days as they would be with this rotation (new, or
     ``rotation`` edited) saved; nothing is written. Raises ValidationError like ``rotation_create``."""
     from oncall import selectors

@@ -1,8 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from oncall import views
 
 app_name = "oncall"
 
-urlpatterns: list = []
+# Schedules, who is on call, my shifts, iCal feeds (oncall.views).
+urlpatterns: list = [
+    path("", views.oncall_index, name="index"),
+    path("teams/<slug:slug>/", views.team_oncall, name="team"),
+    path("schedules/<int:pk>/", views.schedule_detail, name="schedule"),
+    path("schedules/<int:pk>/rotations/new/", views.rotation_edit, name="rotation_new"),
+    path("schedules/<int:pk>/rotations/<int:rid>/", views.rotation_edit, name="rotation_edit"),
+    path("schedules/<int:pk>/overrides/new/", views.override_create, name="override_new"),
+    path("my-shifts/", views.my_shifts, name="my_shifts"),
+    path("my-shifts/reset-feed/", views.feed_reset, name="feed_reset"),
+    path("ical/schedule/<str:token>.ics", views.ical_schedule, name="ical_schedule"),
+    path("ical/user/<str:token>.ics", views.ical_user, name="ical_user"),
+]
 
 # Paging (oncall.views_paging).
 from oncall import views_paging  # noqa: E402
