@@ -82,7 +82,11 @@ def override_get(*, schedule: Schedule, pk) -> Override | None:
 
 
 def override_list(*, schedule: Schedule, start: datetime | None = None, end: datetime | None = None):
-    qs = Override.objects.filter(schedule=schedule).select_related("user", "created_by").order_by("starts_at", "id")
+    qs = (
+        Override.objects.filter(schedule=schedule)
+        .select_related("user", "created_by")
+        .order_by("starts_at", "id")
+    )
     if start is not None:
         qs = qs.filter(ends_at__gt=start)
     if end is not None:
