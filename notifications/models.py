@@ -233,3 +233,29 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class IncidentSlackChannel(models.Model):
+    """The Slack channel an incident is worked in, and the live summary message pinned to its state.
+
+    The row is written when the incident is declared; ``channel_id`` and ``summary_ts`` stay blank until the
+    outbox has created the channel and posted the summary. Operations that need them retry until then.
+    """
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="slack_channel")
+    name = models.CharField(
+        max_length=80, help_text="The channel's name, with a -2, -3 ... suffix when taken."
+    )
+    is_private = models.BooleanField(default=False, help_text="Private incidents get private channels.")
+    channel_id = models.CharField(max_length=30, blank=True, help_text="Blank until the channel is created.")
+    summary_ts = models.CharField(
+        max_length=40, blank=True, help_text="The live summary message's ts; blank until it is posted."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.name} for INC-{self.incident_id}"

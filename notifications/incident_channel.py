@@ -1,0 +1,297 @@
+"""One Slack channel per incident, with a live summary message kept in step with the incident.
+
+``on_event`` is a timeline consumer. Like every consumer it only writes outbox rows, in the consumer run's
+transaction: declaring an incident never waits for Slack, and a Slack outage only delays the channel.
+
+* ``declared``: an ``IncidentSlackChannel`` row, then ``channel.create`` (``inc-123-checkout-errors``; private
+  incidents get private channels), ``channel.invite`` of the declarer and the lead, and ``summary.post``.
+* ``status_changed``, ``severity_changed``, ``role_assigned``, ``role_relieved``, ``fields_changed``:
+  ``summary.update`` (one per event). The summary is rendered from the incident's state when the edit is
+  delivered, not when the event happened, so edits delivered late or out of order still end on the current state.
+  A new role holder is invited too.
+* ``update_posted``: ``channel.post`` of the update's text.
+* ``status_changed`` to *closed* (or *declined*, the other final status): ``channel.archive``.
+
+The Slack operations themselves live in ``notifications.channels.slack``; they call back into the small writes
+below (channel created, summary posted, archived) in short transactions of their own. An operation that needs the
+channel id or the summary's ts before they exist raises ``TransientError``: the outbox retries it with backoff,
+and if it gave up waiting it is revived once the channel or the summary exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from incidents import selectors as incident_selectors
+from incidents.models import EventKind, Incident, TimelineEvent
+from incidents.state import FINAL_STATUSES
+from notifications import channels
+from notifications.models import Channel, IncidentSlackChannel, Message
+from notifications.recipients import slack_target
+from notifications.render import incident_url, render
+from notifications.services import Draft, messages_enqueue
+
+logger = logging.getLogger(__name__)
+
+CONSUMER = "notifications.incident_channel"
+KINDS = frozenset(
+    {
+        EventKind.DECLARED,
+        EventKind.STATUS_CHANGED,
+        EventKind.SEVERITY_CHANGED,
+        EventKind.ROLE_ASSIGNED,
+        EventKind.ROLE_RELIEVED,
+        EventKind.FIELDS_CHANGED,
+        EventKind.UPDATE_POSTED,
+    }
+)
+#: Events that change what the live summary shows.
+SUMMARY_KINDS = KINDS - {EventKind.DECLARED, EventKind.UPDATE_POSTED}
+
+NAME_MAX = 80  # Slack's limit for channel names
+WAITING_FOR_CHANNEL = "The incident channel is not created yet; retrying later."
+WAITING_FOR_SUMMARY = "The incident summary is not posted yet; retrying later."
+CHANNEL_FAILED = "The incident channel could not be created (its channel.create message is dead)."
+SUMMARY_FAILED = "The incident summary was never posted (its summary.post message is dead)."
+#: Operations that wait for the channel id; the summary edit also waits for the summary's ts.
+NEEDS_CHANNEL = ("channel.invite", "summary.post", "summary.update", "channel.archive", "channel.post")
+
+
+def enabled() -> bool:
+    """Incident channels are on when Slack is configured and ``SLACK_INCIDENT_CHANNELS`` is true."""
+    return bool(settings.SLACK_INCIDENT_CHANNELS) and channels.get(Channel.SLACK).enabled()
+
+
+# --- Names -------------------------------------------------------------------------------------------
+
+
+def channel_name(incident: Incident) -> str:
+    """``inc-<id>-<slugified title>``: lower case letters, digits, hyphens and underscores, at most 80 chars."""
+    prefix = f"inc-{incident.pk}"
+    slug = slugify(incident.title or "").strip("-_")
+    if not slug:
+        return prefix
+    return f"{prefix}-{slug}"[:NAME_MAX].rstrip("-_")
+
+
+def name_with_suffix(name: str, attempt: int) -> str:
+    """The name for the ``attempt``-th try: the name itself, then ``name-2``, ``name-3`` ... within 80 chars."""
+    if attempt <= 1:
+        return name[:NAME_MAX]
+    suffix = f"-{attempt}"
+    return name[: NAME_MAX - len(suffix)].rstrip("-_") + suffix
+
+
+# --- The consumer ------------------------------------------------------------------------------------
+
+
+def dedupe_key(incident_id: int, *parts) -> str:
+    return ":".join(["slackchan", str(incident_id), *(str(p) for p in parts)])
+
+
+def on_event(event: TimelineEvent) -> None:
+    """Timeline consumer: write the outbox rows that keep the incident's Slack channel in step."""
+    if not enabled():
+        return
+    event = (
+        TimelineEvent.objects.select_related("incident", "incident__severity", "incident__team", "actor")
+        .filter(pk=event.pk)
+        .first()
+    )
+    if event is None:
+        return
+    if event.kind == EventKind.DECLARED:
+        drafts = list(_declared_drafts(event))
+    else:
+        row = IncidentSlackChannel.objects.filter(incident_id=event.incident_id).first()
+        if row is None or row.archived_at is not None:
+            return  # declared while channels were off, or already archived
+        drafts = list(_follow_up_drafts(event, row))
+    if drafts:
+        messages_enqueue(drafts)
+
+
+def _draft(row: IncidentSlackChannel, event: TimelineEvent, kind: str, key: str, **fields) -> Draft:
+    return Draft(
+        channel=Channel.SLACK,
+        kind=kind,
+        target=fields.pop("target", f"#{row.name}"),
+        dedupe_key=key,
+        incident_id=row.incident_id,
+        event_id=event.pk,
+        **fields,
+    )
+
+
+def _invite(row: IncidentSlackChannel, event: TimelineEvent, user) -> Draft | None:
+    """One invite per person per incident, whatever brought them in."""
+    if user is None or not user.is_active:
+        return None
+    target = slack_target(user)
+    if not target:
+        return None
+    return _draft(
+        row,
+        event,
+        "channel.invite",
+        dedupe_key(row.incident_id, "invite", f"u{user.pk}"),
+        target=target,
+        recipient_id=user.pk,
+    )
+
+
+def _declared_drafts(event: TimelineEvent) -> Iterator[Draft]:
+    incident = event.incident
+    row, _ = IncidentSlackChannel.objects.get_or_create(
+        incident=incident, defaults={"name": channel_name(incident), "is_private": incident.private}
+    )
+    yield _draft(row, event, "channel.create", dedupe_key(incident.pk, "create"), payload={"name": row.name})
+    people = [incident.declared_by, incident_selectors.incident_lead(incident)]
+    seen: set[int] = set()
+    for user in people:
+        if user is not None and user.pk not in seen:
+            seen.add(user.pk)
+            draft = _invite(row, event, user)
+            if draft is not None:
+                yield draft
+    yield _draft(
+        row, event, "summary.post", dedupe_key(incident.pk, "summary"), body=summary_text(incident.pk)
+    )
+
+
+def _follow_up_drafts(event: TimelineEvent, row: IncidentSlackChannel) -> Iterator[Draft]:
+    incident = event.incident
+    if event.kind == EventKind.ROLE_ASSIGNED:
+        user_id = (event.data or {}).get("new_user_id")
+        if user_id:
+            from django.contrib.auth import get_user_model
+
+            draft = _invite(row, event, get_user_model().objects.filter(pk=user_id).first())
+            if draft is not None:
+                yield draft
+    if event.kind in SUMMARY_KINDS:
+        # The body is a record of the state when the event happened; delivery renders the state then.
+        yield _draft(
+            row,
+            event,
+            "summary.update",
+            dedupe_key(incident.pk, "summary", f"ev{event.pk}"),
+            body=summary_text(incident.pk),
+        )
+    if event.kind == EventKind.UPDATE_POSTED:
+        text = render("slack", "channel_update", {"event": event, "incident": incident}).text
+        yield _draft(row, event, "channel.post", dedupe_key(incident.pk, "post", f"ev{event.pk}"), body=text)
+    if event.kind == EventKind.STATUS_CHANGED and (event.data or {}).get("new") in FINAL_STATUSES:
+        yield _draft(row, event, "channel.archive", dedupe_key(incident.pk, "archive"))
+
+
+# --- Rendering -----------------------------------------------------------------------------------------
+
+
+def summary_text(incident_id: int) -> str:
+    """The live summary, from the incident's state now."""
+    incident = Incident.objects.select_related("severity", "team", "declared_by").get(pk=incident_id)
+    roles = incident_selectors.current_roles(incident)
+    lead = roles.get("lead")
+    messenger = roles.get("messenger")
+    others = [a for slug, a in roles.items() if slug not in ("lead", "messenger")]
+    return render(
+        "slack",
+        "summary",
+        {
+            "incident": incident,
+            "lead": lead.user if lead else None,
+            "messenger": messenger.user if messenger else None,
+            "other_roles": others,
+            "url": incident_url(incident),
+            "now": timezone.now(),
+        },
+    ).text
+
+
+# --- Called by the Slack operations at delivery time ------------------------------------------------
+
+
+def channel_for_message(message) -> IncidentSlackChannel:
+    row = IncidentSlackChannel.objects.filter(incident_id=message.incident_id).first()
+    if row is None:
+        raise channels.PermanentError("The incident has no Slack channel record.")
+    return row
+
+
+def operation_dead(row: IncidentSlackChannel, kind: str) -> bool:
+    """True when the operation ``kind`` for this incident's channel gave up (so waiting for it is pointless)."""
+    return Message.objects.filter(
+        incident_id=row.incident_id, channel=Channel.SLACK, kind=kind, status=Message.Status.DEAD
+    ).exists()
+
+
+def channel_created(row: IncidentSlackChannel, *, channel_id: str, name: str) -> str:
+    """Store the new channel's id (and the name it got). Returns the id now on the row."""
+    with transaction.atomic():
+        stored = IncidentSlackChannel.objects.filter(pk=row.pk, channel_id="").update(
+            channel_id=channel_id, name=name
+        )
+        if not stored:  # another attempt got there first: keep its channel
+            channel_id = IncidentSlackChannel.objects.values_list("channel_id", flat=True).get(pk=row.pk)
+        else:
+            _revive(row, kinds=NEEDS_CHANNEL, reasons=(WAITING_FOR_CHANNEL, CHANNEL_FAILED))
+    row.channel_id, row.name = channel_id, name if stored else row.name
+    return channel_id
+
+
+def summary_posted(row: IncidentSlackChannel, *, ts: str, replace: str = "") -> str:
+    """Store the summary's ts (``replace``: the ts of a summary deleted in Slack). Returns the ts now stored."""
+    with transaction.atomic():
+        stored = IncidentSlackChannel.objects.filter(pk=row.pk, summary_ts=replace).update(summary_ts=ts)
+        if not stored:
+            ts = IncidentSlackChannel.objects.values_list("summary_ts", flat=True).get(pk=row.pk)
+        else:
+            _revive(row, kinds=("summary.update",), reasons=(WAITING_FOR_SUMMARY, SUMMARY_FAILED))
+    row.summary_ts = ts
+    return ts
+
+
+def channel_archived(row: IncidentSlackChannel) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        IncidentSlackChannel.objects.filter(pk=row.pk, archived_at__isnull=True).update(archived_at=now)
+    row.archived_at = row.archived_at or now
+
+
+def _revive(row: IncidentSlackChannel, *, kinds, reasons: tuple[str, ...]) -> None:
+    """Put back in the queue the operations that died waiting for what now exists: after a long Slack outage, or
+    when an admin resent a dead ``channel.create`` that then succeeded."""
+    because = Q()
+    for reason in reasons:
+        because |= Q(last_error__contains=reason)
+    revived = Message.objects.filter(
+        because,
+        incident_id=row.incident_id,
+        channel=Channel.SLACK,
+        kind__in=list(kinds),
+        status=Message.Status.DEAD,
+    )
+    ids = list(revived.values_list("pk", flat=True))
+    if not ids:
+        return
+    Message.objects.filter(pk__in=ids, status=Message.Status.DEAD).update(
+        status=Message.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    )
+    transaction.on_commit(lambda: _deliver_later(ids))
+
+
+def _deliver_later(ids: list[int]) -> None:
+    from notifications import tasks
+
+    try:
+        tasks.deliver_messages.delay(ids)
+    except Exception:
+        logger.warning("Could not queue incident channel messages %s; the sweeper will.", ids, exc_info=True)
