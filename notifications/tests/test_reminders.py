@@ -479,3 +479,42 @@ def test_the_scan_costs_the_same_for_3_and_30_incidents(member, team, already_re
     many = _scan_queries(member, team, 30, already_reminded=already_reminded)
     assert few == many
     assert many <= 2
+
+
+# --- Two workers at once (needs PostgreSQL: SQLite serialises everything) -------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks and concurrent inserts need PostgreSQL"
+)
+def test_two_workers_checking_at_once_send_one_reminder(member, team):
+    import threading
+
+    from django.db import connections
+
+    incident = declare(member, team, lead=member)
+    at = incident.declared_at + interval("critical")
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            barrier.wait(timeout=10)
+            results.append(reminders_check(now=at))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert sorted(results) == [0, 1]
+    assert Reminder.objects.filter(incident=incident).count() == 1
+    assert len(reminder_events(incident)) == 1
