@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, SafeActionIdsMixin
 from core.errors import DomainError
 from incidents.selectors import parse_reference
-from notifications import selectors, services
+from notifications import checks, selectors, services
 from notifications.models import AttentionWindow, Channel, Contact, Destination, Message, RoutingRule
 from notifications.permissions import can_resend
 
@@ -41,7 +41,7 @@ class DestinationAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.Mode
     search_fields = ("name", "slack_channel", "email_addresses", "webhook_url")
     ordering = ("channel", "name")
     readonly_fields = ("last_error", "last_error_at")
-    actions = ("clear_last_error",)
+    actions = ("send_test", "clear_last_error")
     fieldsets = (
         (None, {"fields": ("name", "channel", "active")}),
         (
@@ -78,6 +78,29 @@ class DestinationAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.Mode
         if not obj.last_error:
             return "-"
         return format_html('<span style="color:#b91c1c">{}</span>', short(obj.last_error, 100))
+
+    @admin.action(description="Send a test message", permissions=["change"])
+    def send_test(self, request, queryset):
+        destinations = list(queryset.filter(active=True))
+        skipped = queryset.filter(active=False).count()
+        if destinations:
+            queued = checks.destinations_send_test(destinations=destinations, actor=request.user)
+            self.message_user(
+                request,
+                format_html(
+                    'Queued {} test message(s) to {}. Their delivery shows in <a href="{}">Messages</a> and on '
+                    'the <a href="{}">delivery health</a> page within seconds.',
+                    queued,
+                    ", ".join(d.name for d in destinations),
+                    reverse("admin:notifications_message_changelist") + "?q=test%3A",
+                    health_url(),
+                ),
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request, f"Skipped {skipped} inactive destination(s): switch them on first.", messages.WARNING
+            )
 
     @admin.action(description="Clear the last error (after fixing the destination)", permissions=["change"])
     def clear_last_error(self, request, queryset):

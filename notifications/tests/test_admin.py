@@ -249,3 +249,38 @@ def test_contact_admin_lists_contacts(client, root, member):
     client.force_login(root)
     html = client.get(reverse("admin:notifications_contact_changelist")).content.decode()
     assert "U0123ABCD" in html
+
+
+def test_send_test_message_reaches_slack_or_shows_why_not(
+    client, root, slack_peer, settings, django_capture_on_commit_callbacks
+):
+    destination = Destination.objects.get(name="#incidents")
+    client.force_login(root)
+    action = {"action": "send_test", ACTION_CHECKBOX_NAME: [destination.pk]}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(DESTINATIONS, action, follow=True)
+    assert any("Queued 1 test message(s) to #incidents" in t for t in toasts(response))
+    [posted] = slack_peer.delivered("chat.postMessage")
+    assert posted["channel"] == destination.slack_channel
+    assert "Test message from Muster, sent by root" in posted["text"]
+    test_message = Message.objects.get(destination=destination)
+    assert (test_message.status, test_message.incident_id) == ("sent", None)
+
+    settings.SLACK_BOT_TOKEN = "xoxb-revoked"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(DESTINATIONS, action, follow=True)
+    dead = Message.objects.filter(destination=destination, status=Message.Status.DEAD).get()
+    assert "invalid_auth" in dead.last_error
+    destination.refresh_from_db()
+    assert "invalid_auth" in destination.last_error
+    assert "invalid_auth" in client.get(DESTINATIONS).content.decode()
+
+
+def test_send_test_skips_inactive_destinations(client, root):
+    destination = Destination.objects.create(name="Off", channel="slack", slack_channel="#off", active=False)
+    client.force_login(root)
+    response = client.post(
+        DESTINATIONS, {"action": "send_test", ACTION_CHECKBOX_NAME: [destination.pk]}, follow=True
+    )
+    assert any("Skipped 1 inactive destination(s)" in t for t in toasts(response))
+    assert not Message.objects.filter(destination=destination).exists()
