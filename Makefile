@@ -31,14 +31,15 @@ run: demo
 	@echo ""
 	@echo "  Muster is starting on http://$(HOST):$(PORT)/"
 	@echo "  Sign in as  admin / muster-admin  (superuser)  or  alice / muster-demo  (responder)"
+	@echo "  Mail is printed here unless EMAIL_URL is set; Slack needs SLACK_BOT_TOKEN (see README)"
 	@echo ""
 	@if [ -n "$$REDIS_URL" ]; then \
 		echo "  REDIS_URL is set: starting a Celery worker with beat beside the server"; \
-		DEBUG=$${DEBUG:-1} $(VENV)/bin/celery -A config worker --beat --loglevel=INFO \
+		DEBUG=$${DEBUG:-1} NOTIFY_EMAIL=$${NOTIFY_EMAIL:-1} $(VENV)/bin/celery -A config worker --beat --loglevel=INFO \
 			--schedule "$(VENV)/celerybeat-schedule" & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	fi; \
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-1} NOTIFY_EMAIL=$${NOTIFY_EMAIL:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
 	$(VENV)/bin/celery -A config worker --loglevel=INFO
