@@ -38,6 +38,9 @@ run: demo
 		DEBUG=$${DEBUG:-1} NOTIFY_EMAIL=$${NOTIFY_EMAIL:-1} $(VENV)/bin/celery -A config worker --beat --loglevel=INFO \
 			--schedule "$(VENV)/celerybeat-schedule" & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	else \
+		DEBUG=$${DEBUG:-1} NOTIFY_EMAIL=$${NOTIFY_EMAIL:-1} $(PY) manage.py tick & ticker=$$!; \
+		trap 'kill $$ticker 2>/dev/null' EXIT INT TERM; \
 	fi; \
 	DEBUG=$${DEBUG:-1} NOTIFY_EMAIL=$${NOTIFY_EMAIL:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
