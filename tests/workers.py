@@ -174,10 +174,9 @@ def publishing_to(url: str):
     from config import celery_app
 
     def reset_pools() -> None:
-        with contextlib.suppress(Exception):
-            if celery_app._pool is not None:
-                celery_app._pool.force_close_all()
-        celery_app._after_fork()
+        # Forget the pools bound to the old URL (kombu keeps them, keyed by connection, for the way back).
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
 
     previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = url
