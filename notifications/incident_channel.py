@@ -12,6 +12,9 @@ transaction: declaring an incident never waits for Slack, and a Slack outage onl
 * ``update_posted``: ``channel.post`` of the update's text.
 * ``status_changed`` to *closed* (or *declined*, the other final status): ``channel.archive``.
 
+An incident made private after its public channel was created stops feeding that channel: the summary is replaced
+by a redacted one and updates are no longer posted there (Slack cannot make a public channel private).
+
 The Slack operations themselves live in ``notifications.channels.slack``; they call back into the small writes
 below (channel created, summary posted, archived) in short transactions of their own. An operation that needs the
 channel id or the summary's ts before they exist raises ``TransientError``: the outbox retries it with backoff,
@@ -161,9 +164,7 @@ def _declared_drafts(event: TimelineEvent) -> Iterator[Draft]:
             draft = _invite(row, event, user)
             if draft is not None:
                 yield draft
-    yield _draft(
-        row, event, "summary.post", dedupe_key(incident.pk, "summary"), body=summary_text(incident.pk)
-    )
+    yield _draft(row, event, "summary.post", dedupe_key(incident.pk, "summary"), body=summary_text(row))
 
 
 def _follow_up_drafts(event: TimelineEvent, row: IncidentSlackChannel) -> Iterator[Draft]:
@@ -183,9 +184,9 @@ def _follow_up_drafts(event: TimelineEvent, row: IncidentSlackChannel) -> Iterat
             event,
             "summary.update",
             dedupe_key(incident.pk, "summary", f"ev{event.pk}"),
-            body=summary_text(incident.pk),
+            body=summary_text(row),
         )
-    if event.kind == EventKind.UPDATE_POSTED:
+    if event.kind == EventKind.UPDATE_POSTED and not leaks(row, incident):
         text = render("slack", "channel_update", {"event": event, "incident": incident}).text
         yield _draft(row, event, "channel.post", dedupe_key(incident.pk, "post", f"ev{event.pk}"), body=text)
     if event.kind == EventKind.STATUS_CHANGED and (event.data or {}).get("new") in FINAL_STATUSES:
@@ -195,9 +196,21 @@ def _follow_up_drafts(event: TimelineEvent, row: IncidentSlackChannel) -> Iterat
 # --- Rendering -----------------------------------------------------------------------------------------
 
 
-def summary_text(incident_id: int) -> str:
-    """The live summary, from the incident's state now."""
-    incident = Incident.objects.select_related("severity", "team", "declared_by").get(pk=incident_id)
+def leaks(row: IncidentSlackChannel, incident: Incident | None = None) -> bool:
+    """True when the incident was made private after its channel was created as a public one: from then on the
+    channel gets no details (Slack cannot turn a public channel private)."""
+    if row.is_private:
+        return False
+    if incident is None:
+        return Incident.objects.filter(pk=row.incident_id, private=True).exists()
+    return incident.private
+
+
+def summary_text(row: IncidentSlackChannel) -> str:
+    """The live summary, from the incident's state now (redacted in a public channel of a now private incident)."""
+    incident = Incident.objects.select_related("severity", "team", "declared_by").get(pk=row.incident_id)
+    if leaks(row, incident):
+        return render("slack", "summary_private", {"incident": incident, "url": incident_url(incident)}).text
     roles = incident_selectors.current_roles(incident)
     lead = roles.get("lead")
     messenger = roles.get("messenger")

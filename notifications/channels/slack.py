@@ -156,9 +156,7 @@ def op_summary_post(web: WebClient, message) -> str:
     if row.summary_ts:  # posted by an earlier attempt whose "sent" mark was lost
         return row.summary_ts
     channel_id = _channel_id(row)
-    data = _call(
-        web.chat_postMessage, channel=channel_id, text=incident_channel.summary_text(row.incident_id)
-    )
+    data = _call(web.chat_postMessage, channel=channel_id, text=incident_channel.summary_text(row))
     return incident_channel.summary_posted(row, ts=str(data.get("ts", "")))
 
 
@@ -173,7 +171,7 @@ def op_summary_update(web: WebClient, message) -> str:
         if incident_channel.operation_dead(row, "summary.post"):
             raise PermanentError(incident_channel.SUMMARY_FAILED)
         raise TransientError(incident_channel.WAITING_FOR_SUMMARY)
-    text = incident_channel.summary_text(row.incident_id)
+    text = incident_channel.summary_text(row)
     data = _call(
         web.chat_update, channel=channel_id, ts=row.summary_ts, text=text, accept={"message_not_found"}
     )
@@ -196,7 +194,12 @@ def op_channel_archive(web: WebClient, message) -> str:
 
 def op_channel_post(web: WebClient, message) -> str:
     """Post ``message.body`` (an incident update) into the incident's channel."""
-    channel_id = _channel_id(_channel_row(message))
+    from notifications import incident_channel
+
+    row = _channel_row(message)
+    channel_id = _channel_id(row)
+    if incident_channel.leaks(row):
+        raise PermanentError("The incident was made private; its public channel gets no more updates.")
     data = _call(web.chat_postMessage, channel=channel_id, text=message.body)
     return str(data.get("ts", ""))
 

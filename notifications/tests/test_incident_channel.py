@@ -8,7 +8,7 @@ from django.utils import timezone
 from incidents import services
 from incidents.models import Incident
 from notifications.incident_channel import CONSUMER, channel_name, name_with_suffix
-from notifications.models import Contact, IncidentSlackChannel, Message
+from notifications.models import Contact, IncidentSlackChannel, Message, RoutingRule
 from notifications.services import message_resend, messages_deliver
 from tests.factories import UserFactory
 from tests.peers import Fault
@@ -404,3 +404,37 @@ def test_an_unknown_person_is_not_invited_but_the_channel_still_works(
     assert invite.status == Message.Status.DEAD
     assert "users_not_found" in invite.last_error
     assert channel_messages(incident, "summary.post").get().status == Message.Status.SENT
+
+
+@pytest.mark.django_db
+def test_an_incident_made_private_later_stops_feeding_its_public_channel(
+    user, slack, django_capture_on_commit_callbacks
+):
+    incident = declare(django_capture_on_commit_callbacks, title="Odd logins", actor=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_update(incident=incident, actor=user, private=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_post_update(incident=incident, text="The leaked key is AKIA123", actor=user)
+    last = slack.delivered("chat.update")[-1]["text"]
+    assert f"INC-{incident.pk} is now private" in last
+    assert "Odd logins" not in last
+    assert not any("AKIA123" in p.get("text", "") for p in slack.delivered("chat.postMessage"))
+    assert not channel_messages(incident, "channel.post").exists()
+
+
+@pytest.mark.django_db
+def test_an_update_queued_before_the_incident_went_private_is_not_posted(
+    user, slack, django_capture_on_commit_callbacks
+):
+    RoutingRule.objects.all().delete()  # only the channel's own messages reach Slack
+    incident = declare(django_capture_on_commit_callbacks, title="Odd logins", actor=user)
+    slack.fail_next("chat.postMessage", Fault(status=500))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_post_update(incident=incident, text="The leaked key is AKIA123", actor=user)
+    post = channel_messages(incident, "channel.post").get()
+    assert post.status == Message.Status.FAILED
+    Incident.objects.filter(pk=incident.pk).update(private=True)
+    retry([post])
+    post.refresh_from_db()
+    assert post.status == Message.Status.DEAD
+    assert not any("AKIA123" in p.get("text", "") for p in slack.delivered("chat.postMessage"))
