@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 
@@ -41,8 +41,8 @@ def render(events: Iterable[FeedEvent], *, title: str, now: datetime, per_person
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", title)
-    cal.add("x-published-ttl", "PT1H")
-    cal.add("refresh-interval", "PT1H", parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", timedelta(hours=1))
+    cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     stamp = now.astimezone(UTC)
     for e in events:
         ev = icalendar.Event()

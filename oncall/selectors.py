@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -266,8 +266,9 @@ def user_shifts(user, start: datetime, end: datetime) -> list[UserShift]:
 
 
 def feed_window(now: datetime | None = None) -> tuple[datetime, datetime]:
-    now = now or timezone.now()
-    return now - FEED_PAST, now + FEED_FUTURE
+    """From 7 days back to (at least) 90 days ahead, in whole UTC days: the feed is the same all day long."""
+    today = (now or timezone.now()).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - FEED_PAST, today + FEED_FUTURE + timedelta(days=1)
 
 
 def schedule_feed_shifts(schedule: Schedule, now: datetime | None = None) -> list[engine.Shift]:

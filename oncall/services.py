@@ -154,7 +154,7 @@ def _aware(value, field: str) -> datetime:
         raise ValidationError("A date and time is required.", code="required", field=field)
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_current_timezone())
-    return value
+    return value.replace(microsecond=0)  # calendars (iCal) keep whole seconds
 
 
 def clean_override(*, user, starts_at, ends_at) -> tuple[datetime, datetime]:
