@@ -4,7 +4,8 @@
 transaction: declaring an incident never waits for Slack, and a Slack outage only delays the channel.
 
 * ``declared``: an ``IncidentSlackChannel`` row, then ``channel.create`` (``inc-123-checkout-errors``; private
-  incidents get private channels), ``channel.invite`` of the declarer and the lead, and ``summary.post``.
+  incidents get private channels), ``channel.invite`` of the declarer and the role holders (the lead), and
+  ``summary.post``.
 * ``status_changed``, ``severity_changed``, ``role_assigned``, ``role_relieved``, ``fields_changed``:
   ``summary.update`` (one per event). The summary is rendered from the incident's state when the edit is
   delivered, not when the event happened, so edits delivered late or out of order still end on the current state.
@@ -156,7 +157,10 @@ def _declared_drafts(event: TimelineEvent) -> Iterator[Draft]:
         incident=incident, defaults={"name": channel_name(incident), "is_private": incident.private}
     )
     yield _draft(row, event, "channel.create", dedupe_key(incident.pk, "create"), payload={"name": row.name})
-    people = [incident.declared_by, incident_selectors.incident_lead(incident)]
+    # The declarer and whoever holds a role by now (the lead named in the declare form, or roles handed out
+    # while this consumer waited: their own events found no channel row yet).
+    holders = [a.user for a in incident_selectors.current_roles(incident).values()]
+    people = [incident.declared_by, *holders]
     seen: set[int] = set()
     for user in people:
         if user is not None and user.pk not in seen:

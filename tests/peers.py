@@ -121,13 +121,16 @@ class _HTTPPeer:
 
 class SlackPeer(_HTTPPeer):
     """Plays the Slack Web API (``/api/<method>``): chat.postMessage, chat.update, conversations.create, .invite,
-    .archive, users.lookupByEmail, auth.test. Only requests that were answered ``ok: true`` count as delivered."""
+    .archive, users.lookupByEmail, auth.test. Only requests that were answered ``ok: true`` count as delivered.
+    Archived channels (``archived``) refuse posts and edits with ``is_archived`` and a second archive with
+    ``already_archived``, as Slack does."""
 
     def __init__(self) -> None:
         super().__init__()
         self.ts = itertools.count(1)
         self.channels: dict[str, dict[str, Any]] = {}  # name -> channel
         self.users_by_email: dict[str, str] = {}
+        self.archived: set[str] = set()  # channel ids: posts and edits there answer is_archived
         self.token = "xoxb-test-token"
 
     @property
@@ -177,6 +180,8 @@ class SlackPeer(_HTTPPeer):
                 return {"ok": False, "error": "channel_not_found"}
             if channel.lstrip("#").startswith("missing"):  # every other channel exists
                 return {"ok": False, "error": "channel_not_found"}
+            if channel in self.archived:
+                return {"ok": False, "error": "is_archived"}
             answer = copy.deepcopy(fixture("slack_chat_postMessage_response.json"))
             answer["channel"] = channel
             answer["ts"] = params.get("ts") or ts
@@ -190,12 +195,19 @@ class SlackPeer(_HTTPPeer):
             answer = copy.deepcopy(fixture("slack_conversations_create_response.json"))
             answer["channel"]["id"] = f"C{len(self.channels) + 1:08d}"
             answer["channel"]["name"] = answer["channel"]["name_normalized"] = name
+            answer["channel"]["is_private"] = str(params.get("is_private", "")).lower() in ("1", "true")
             with self.lock:
                 self.channels[name] = answer["channel"]
             return answer
+        if method == "conversations.archive":
+            channel = params.get("channel", "")
+            with self.lock:
+                if channel in self.archived:
+                    return {"ok": False, "error": "already_archived"}
+                self.archived.add(channel)
+            return {"ok": True, "channel": {"id": channel}}
         if method in (
             "conversations.invite",
-            "conversations.archive",
             "conversations.setTopic",
             "conversations.join",
         ):

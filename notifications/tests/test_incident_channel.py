@@ -141,7 +141,9 @@ def test_private_incident_gets_a_private_channel(user, slack, django_capture_on_
     incident = declare(django_capture_on_commit_callbacks, title="Leaked key", actor=user, private=True)
     (created,) = slack.delivered("conversations.create")
     assert created["is_private"] in ("1", "true", "True", True)
-    assert IncidentSlackChannel.objects.get(incident=incident).is_private is True
+    row = IncidentSlackChannel.objects.get(incident=incident)
+    assert row.is_private is True
+    assert slack.channels[row.name]["is_private"] is True
     assert {m.status for m in channel_messages(incident)} == {Message.Status.SENT}
 
 
@@ -438,3 +440,33 @@ def test_an_update_queued_before_the_incident_went_private_is_not_posted(
     post.refresh_from_db()
     assert post.status == Message.Status.DEAD
     assert not any("AKIA123" in p.get("text", "") for p in slack.delivered("chat.postMessage"))
+
+
+@pytest.mark.django_db
+def test_a_channel_archived_by_hand_counts_as_archived(user, slack, django_capture_on_commit_callbacks):
+    incident = declare(django_capture_on_commit_callbacks, title="Checkout errors", actor=user)
+    row = IncidentSlackChannel.objects.get(incident=incident)
+    slack.archived.add(row.channel_id)  # someone archived it in Slack already
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_transition(incident=incident, to="resolved", actor=user)
+        services.incident_transition(incident=incident, to="closed", actor=user)
+    archive = channel_messages(incident, "channel.archive").get()
+    assert archive.status == Message.Status.SENT
+    assert slack.received("conversations.archive")[0].params["channel"] == row.channel_id
+    assert IncidentSlackChannel.objects.get(incident=incident).archived_at is not None
+
+
+@pytest.mark.django_db
+def test_roles_handed_out_before_the_channel_exists_are_invited_with_it(
+    user, member, slack, django_capture_on_commit_callbacks
+):
+    messenger = UserFactory(username="dana")
+    slack.users_by_email["dana@example.com"] = "UDANA"
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = services.incident_declare(title="Checkout errors", severity="critical", actor=user)
+        services.incident_assign_role(incident=incident, role="lead", user=member, actor=user)
+        services.incident_assign_role(incident=incident, role="messenger", user=messenger, actor=user)
+    invited = sorted(p["users"] for p in slack.delivered("conversations.invite"))
+    assert invited == ["UALICE", "UBOB", "UDANA"]
+    summary = slack.delivered("chat.update")[-1]["text"]
+    assert "*Messenger:* " + (messenger.get_full_name() or "dana") in summary
