@@ -1,8 +1,8 @@
 """iCalendar (RFC 5545) feeds of final shifts, for Google Calendar, Outlook and Apple Calendar to subscribe to.
 
 One VEVENT per final shift, DTSTART/DTEND in UTC, a UID stable for as long as the shift starts at the same
-instant (schedule, person and start), and the person in ``X-MUSTER-USER`` (and ATTENDEE when they have an email),
-so ``parse`` reads the same shifts back.
+instant (schedule, person and start), and the person in ``X-MUSTER-USER``, so ``parse`` reads the same shifts back.
+No ATTENDEE: calendars would show each shift as a meeting invitation to answer.
 """
 
 from __future__ import annotations
@@ -58,8 +58,6 @@ def render(events: Iterable[FeedEvent], *, title: str, now: datetime, per_person
         )
         ev.add("transp", "TRANSPARENT")
         ev.add("x-muster-user", e.username)
-        if e.email:
-            ev.add("attendee", f"mailto:{e.email}", parameters={"CN": e.name})
         cal.add_component(ev)
     return cal.to_ical()
 

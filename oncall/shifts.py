@@ -122,9 +122,10 @@ class Timeline:
 # --- Local time ------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)
 def local_to_utc(naive: datetime, tz: ZoneInfo) -> datetime:
     """The UTC instant of the local wall-clock time ``naive`` in ``tz`` (see the module docstring for the
-    non-existent and ambiguous times)."""
+    non-existent and ambiguous times). Cached: schedules share hand-off and restriction times."""
     utc = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
     if utc.astimezone(tz).replace(tzinfo=None) == naive:
         return utc
