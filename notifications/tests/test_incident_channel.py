@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from incidents import services
 from incidents.models import Incident
 from notifications.incident_channel import CONSUMER, channel_name, name_with_suffix
 from notifications.models import Contact, IncidentSlackChannel, Message, RoutingRule
-from notifications.services import message_resend, messages_deliver
+from notifications.services import Draft, message_resend, messages_deliver, messages_enqueue
 from tests.factories import UserFactory
 from tests.peers import Fault
 
@@ -197,12 +198,9 @@ def test_create_failing_with_500_is_retried_and_never_blocks_the_declare(
 
 @pytest.mark.django_db
 def test_a_taken_name_gets_a_suffix(user, slack, django_capture_on_commit_callbacks):
-    next_pk = (Incident.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    base = f"inc-{next_pk}-checkout-errors"
-    slack.channels[base] = {"id": "CTAKEN1"}
-    slack.channels[base + "-2"] = {"id": "CTAKEN2"}
+    slack.fail_next("conversations.create", Fault(error="name_taken"), Fault(error="name_taken"))
     incident = declare(django_capture_on_commit_callbacks, title="Checkout errors", actor=user)
-    assert incident.pk == next_pk
+    base = f"inc-{incident.pk}-checkout-errors"
     row = IncidentSlackChannel.objects.get(incident=incident)
     assert row.name == base + "-3"
     assert [r.params["name"] for r in slack.received("conversations.create")] == [
@@ -212,6 +210,26 @@ def test_a_taken_name_gets_a_suffix(user, slack, django_capture_on_commit_callba
     ]
     assert row.channel_id == slack.channels[base + "-3"]["id"]
     assert channel_messages(incident, "summary.post").get().status == Message.Status.SENT
+
+
+@pytest.mark.django_db
+def test_a_name_taken_by_an_existing_channel_gets_the_next_free_suffix(
+    user, slack, django_capture_on_commit_callbacks
+):
+    first = declare(django_capture_on_commit_callbacks, title="Checkout errors", actor=user)
+    taken = IncidentSlackChannel.objects.get(incident=first).name
+    # The same incident's channel created again (a database restored from a backup): the name exists in Slack.
+    IncidentSlackChannel.objects.filter(incident=first).delete()
+    row = IncidentSlackChannel.objects.create(incident=first, name=taken)
+    draft = Draft(
+        channel="slack", kind="channel.create", target=f"#{taken}", dedupe_key="again", incident_id=first.pk
+    )
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        messages_enqueue([draft])
+    row.refresh_from_db()
+    assert row.name == f"{taken}-2"
+    assert row.channel_id == slack.channels[f"{taken}-2"]["id"] != slack.channels[taken]["id"]
+    assert Message.objects.get(dedupe_key="again").external_id == row.channel_id
 
 
 @pytest.mark.django_db
