@@ -43,6 +43,9 @@ def page_panel(context, incident) -> dict:
     can_act = permissions.can_act(user, incident)
     pages = list(paging.page_list_for_incident(incident=incident)[:20])
     for page in pages:
+        page.incident = (
+            incident  # one incident for every row: permission checks share its cached role holders
+        )
         page.can_ack = page.status == Page.Status.TRIGGERED and paging.can_acknowledge(user, page)
         page.step_count = len(page.steps.all())
     ctx = {

@@ -21,7 +21,9 @@ def web(client, member):
 def test_incident_page_shows_the_panel_and_pages_a_person(web, incident, other_user):
     html = web.get(incident.get_absolute_url()).content.decode()
     assert 'data-testid="page-panel"' in html and 'data-testid="page-form"' in html
-    response = web.post(reverse("oncall:page_create", args=[incident.pk]), {"user": other_user.pk, "reason": "DB"})
+    response = web.post(
+        reverse("oncall:page_create", args=[incident.pk]), {"user": other_user.pk, "reason": "DB"}
+    )
     assert response.status_code == 302
     page = Page.objects.get()
     assert page.user == other_user and page.reason == "DB"
@@ -50,7 +52,9 @@ def test_acknowledge_button_and_my_pages(web, client, incident, member, other_us
     client.force_login(other_user)
     html = client.get(reverse("oncall:pages")).content.decode()
     assert f'id="page-{page.pk}"' in html
-    response = client.post(reverse("oncall:page_acknowledge", args=[page.pk]), {"next": reverse("oncall:pages")})
+    response = client.post(
+        reverse("oncall:page_acknowledge", args=[page.pk]), {"next": reverse("oncall:pages")}
+    )
     assert response.status_code == 302 and response["Location"] == reverse("oncall:pages")
     page.refresh_from_db()
     assert page.status == Page.Status.ACKNOWLEDGED and page.acknowledged_by == other_user
@@ -103,3 +107,28 @@ def test_policy_editor_in_the_admin(client, admin_user, team, member):
     response = client.post(reverse("admin:oncall_escalationpolicy_add"), bad)
     assert response.status_code == 200 and EscalationPolicy.objects.count() == 1
     assert client.get(reverse("admin:oncall_page_changelist")).status_code == 200
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_incident_page_and_pages_api_cost_the_same_for_one_page_or_six(web, incident, member, team):
+    from conftest import token_client
+
+    people = [MembershipFactory(team=team).user for _ in range(5)]
+    paging.page_create(incident=incident, user=people[0], actor=member)
+    api = token_client(member)
+    api_url = f"/api/v1/incidents/{incident.pk}/pages/"
+    one_page, one_api = _queries(web, incident.get_absolute_url()), _queries(api, api_url)
+    for person in people[1:]:
+        paging.page_create(incident=incident, user=person, actor=member)
+    paging.page_create(incident=incident, team=team, actor=member)
+    many_page = _queries(web, incident.get_absolute_url())
+    assert many_page == one_page, (one_page, many_page)
+    assert _queries(api, api_url) == one_api
