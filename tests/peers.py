@@ -131,6 +131,9 @@ class SlackPeer(_HTTPPeer):
         self.channels: dict[str, dict[str, Any]] = {}  # name -> channel
         self.users_by_email: dict[str, str] = {}
         self.archived: set[str] = set()  # channel ids: posts and edits there answer is_archived
+        # Called as on_request(method, params) in the server thread before answering: a test's way to change
+        # the world while a request is on its way.
+        self.on_request = None
         self.token = "xoxb-test-token"
 
     @property
@@ -155,6 +158,8 @@ class SlackPeer(_HTTPPeer):
         record = Recorded("POST", method, dict(handler.headers), body, params)
         with self.lock:
             self.requests.append(record)
+        if self.on_request is not None:
+            self.on_request(method, params)
         fault = self._next_fault(method)
         if fault and fault.delay:
             time.sleep(fault.delay)

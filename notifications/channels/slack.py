@@ -160,9 +160,18 @@ def op_summary_post(web: WebClient, message) -> str:
     return incident_channel.summary_posted(row, ts=str(data.get("ts", "")))
 
 
+#: How many times one summary edit re-sends when the incident changed while it was on its way.
+SUMMARY_EDITS = 3
+
+
 def op_summary_update(web: WebClient, message) -> str:
     """chat.update of the live summary with the incident's state *now*, so edits delivered out of order still
-    end on the current state. A summary deleted in Slack is posted again."""
+    end on the current state. A summary deleted in Slack is posted again.
+
+    Two workers editing at once could land in Slack in the other order than they read the incident; so after an
+    edit the summary is rendered again, and sent again if the incident changed meanwhile. The last edit to land
+    then always carries the state as it was after the last change.
+    """
     from notifications import incident_channel
 
     row = _channel_row(message)
@@ -172,12 +181,17 @@ def op_summary_update(web: WebClient, message) -> str:
             raise PermanentError(incident_channel.SUMMARY_FAILED)
         raise TransientError(incident_channel.WAITING_FOR_SUMMARY)
     text = incident_channel.summary_text(row)
-    data = _call(
-        web.chat_update, channel=channel_id, ts=row.summary_ts, text=text, accept={"message_not_found"}
-    )
-    if data.get("error") == "message_not_found":
-        posted = _call(web.chat_postMessage, channel=channel_id, text=text)
-        return incident_channel.summary_posted(row, ts=str(posted.get("ts", "")), replace=row.summary_ts)
+    for _ in range(SUMMARY_EDITS):
+        data = _call(
+            web.chat_update, channel=channel_id, ts=row.summary_ts, text=text, accept={"message_not_found"}
+        )
+        if data.get("error") == "message_not_found":
+            posted = _call(web.chat_postMessage, channel=channel_id, text=text)
+            incident_channel.summary_posted(row, ts=str(posted.get("ts", "")), replace=row.summary_ts)
+        latest = incident_channel.summary_text(row)
+        if latest == text:
+            break
+        text = latest
     return row.summary_ts
 
 

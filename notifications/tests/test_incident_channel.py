@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents import services
@@ -488,3 +488,32 @@ def test_roles_handed_out_before_the_channel_exists_are_invited_with_it(
     assert invited == ["UALICE", "UBOB", "UDANA"]
     summary = slack.delivered("chat.update")[-1]["text"]
     assert "*Messenger:* " + (messenger.get_full_name() or "dana") in summary
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_that_read_the_incident_before_a_change_sends_the_change_too(user, slack):
+    """Two workers editing at once: the one that read the old state sends again after its edit.
+
+    Committed transactions (no test transaction): after-commit delivery runs at once, in-process."""
+    incident = services.incident_declare(title="Checkout errors", severity="critical", actor=user)
+    assert IncidentSlackChannel.objects.get(incident=incident).summary_ts
+    changed = []
+
+    def change_while_on_the_way(method, params):
+        """Another worker's change commits while this edit is on its way to Slack."""
+        if method == "chat.update" and not changed:
+            try:
+                changed.append(Incident.objects.filter(pk=incident.pk).update(status="monitoring"))
+            except Exception as exc:  # shown by the assertion below
+                changed.append(exc)
+            finally:
+                connection.close()
+
+    slack.on_request = change_while_on_the_way
+    services.incident_transition(incident=incident, to="investigating", actor=user)
+    assert changed == [1]
+    assert channel_messages(incident, "summary.update").get().status == Message.Status.SENT
+    texts = [u["text"] for u in slack.delivered("chat.update")]
+    assert len(texts) == 2
+    assert "*Status:* Investigating" in texts[0]
+    assert "*Status:* Monitoring" in texts[1]
