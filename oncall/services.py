@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
@@ -28,6 +28,9 @@ LAYER_MAX = 100
 MEMBERS_MAX = 100
 PERIOD_HOURS_MAX = 24 * 366
 OVERRIDE_MAX = timedelta(days=366)
+# Dates a schedule may use: far enough from datetime's limits that a year of hand-offs never overflows.
+EARLIEST = date(1970, 1, 1)
+LATEST = date(2200, 1, 1)
 EDITOR_ROLES = {Membership.Role.LEAD, Membership.Role.ADMIN}
 
 
@@ -130,12 +133,16 @@ def clean_rotation(values: dict) -> RotationFields:
     start_date = values.get("start_date")
     if not isinstance(start_date, date):
         raise ValidationError("A start date is required.", code="required", field="start_date")
+    if not EARLIEST <= start_date < LATEST:
+        raise ValidationError(f"Between {EARLIEST.year} and {LATEST.year - 1}.", field="start_date")
     handoff_time = values.get("handoff_time")
     if not isinstance(handoff_time, time):
         raise ValidationError("A hand-off time is required.", code="required", field="handoff_time")
     ends_on = values.get("ends_on")
     if ends_on is not None and ends_on <= start_date:
         raise ValidationError("The rotation must end after its start date.", field="ends_on")
+    if ends_on is not None and ends_on >= LATEST:
+        raise ValidationError(f"Before {LATEST.year}.", field="ends_on")
     return RotationFields(
         name=name,
         layer=layer,
@@ -159,6 +166,9 @@ def _aware(value, field: str) -> datetime:
 
 def clean_override(*, user, starts_at, ends_at) -> tuple[datetime, datetime]:
     starts_at, ends_at = _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at")
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not EARLIEST.year <= value.astimezone(UTC).year < LATEST.year:
+            raise ValidationError(f"Between {EARLIEST.year} and {LATEST.year - 1}.", field=name)
     if ends_at <= starts_at:
         raise ValidationError("The override must end after it starts.", field="ends_at")
     if ends_at - starts_at > OVERRIDE_MAX:

@@ -43,11 +43,12 @@ def _parse_at(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:
-        parsed.astimezone(UTC) + timedelta(days=30)
-        parsed.astimezone(UTC) - timedelta(days=30)
-    except OverflowError:
+        parsed = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
         return None
-    return parsed.astimezone(UTC)
+    if not services.EARLIEST.year <= parsed.year < services.LATEST.year:
+        return None
+    return parsed
 
 
 def _rows(timeline):

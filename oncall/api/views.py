@@ -77,11 +77,14 @@ def parse_instant(value: str | None, *, field: str, default: datetime | None = N
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=UTC)
     try:
-        parsed.astimezone(UTC) + timedelta(days=SHIFTS_MAX_DAYS + 30)
-        parsed.astimezone(UTC) - timedelta(days=60)
-    except OverflowError:
-        raise ValidationError("Out of range.", field=field) from None
-    return parsed.astimezone(UTC)
+        parsed = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        parsed = None
+    if parsed is None or not services.EARLIEST.year <= parsed.year < services.LATEST.year:
+        raise ValidationError(
+            f"Out of range: between {services.EARLIEST.year} and {services.LATEST.year - 1}.", field=field
+        )
+    return parsed
 
 
 def resolve_user(value, *, field: str):

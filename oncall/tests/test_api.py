@@ -161,6 +161,9 @@ def test_rotation_crud_with_members_by_username_or_id(lead_api, member_api, team
         ({"start_date": "2026-02-30"}, "start_date"),
         ({"ends_on": "2026-03-01"}, "ends_on"),
         ({"layer": 1000}, "layer"),
+        ({"start_date": "9999-12-31"}, "start_date"),
+        ({"start_date": "0001-01-01"}, "start_date"),
+        ({"ends_on": "9999-12-31"}, "ends_on"),
     ],
 )
 def test_rotation_bad_input_is_400_by_field(lead_api, team, change, field):
@@ -260,3 +263,23 @@ def test_oncall_endpoint_query_count_does_not_grow_with_schedules(
     with django_assert_max_num_queries(8):
         r = member_api.get("/api/v1/teams/payments/oncall/?at=2026-06-01T12:00:00Z")
     assert len(r.json()["schedules"]) == 6
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "starts_at, ends_at, field",
+    [
+        ("9999-12-30T00:00:00Z", "9999-12-31T00:00:00Z", "starts_at"),
+        ("0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z", "starts_at"),
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "ends_at"),
+    ],
+)
+def test_override_out_of_range_is_400(lead_api, schedule, starts_at, ends_at, field):
+    UserFactory(username="cover")
+    r = lead_api.post(
+        f"/api/v1/schedules/{schedule.pk}/overrides/",
+        {"user": "cover", "starts_at": starts_at, "ends_at": ends_at},
+        format="json",
+    )
+    assert r.status_code == 400
+    assert field in r.json()["errors"]
