@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from oncall import selectors
+from oncall import selectors, services
 from oncall import shifts as engine
 from oncall.models import CalendarFeed, Override, Rotation, RotationMember, Schedule
 
@@ -51,8 +51,27 @@ class RotationAdminForm(forms.ModelForm):
         if data.get("period") == Rotation.Period.CUSTOM and not data.get("period_hours"):
             self.add_error("period_hours", "A custom rotation needs a shift length in hours.")
         ends_on, start = data.get("ends_on"), data.get("start_date")
+        for name, value in (("start_date", start), ("ends_on", ends_on)):
+            if value and not services.EARLIEST <= value < services.LATEST:
+                self.add_error(name, f"Between {services.EARLIEST.year} and {services.LATEST.year - 1}.")
         if ends_on and start and ends_on <= start:
             self.add_error("ends_on", "The rotation must end after its start date.")
+        return data
+
+
+class OverrideAdminForm(forms.ModelForm):
+    class Meta:
+        model = Override
+        fields = ["schedule", "user", "starts_at", "ends_at", "note"]
+
+    def clean(self):
+        data = super().clean()
+        for name in ("starts_at", "ends_at"):
+            value = data.get(name)
+            if value and not services.EARLIEST.year <= value.year < services.LATEST.year:
+                self.add_error(name, f"Between {services.EARLIEST.year} and {services.LATEST.year - 1}.")
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            self.add_error("ends_at", "The override must end after it starts.")
         return data
 
 
@@ -72,6 +91,7 @@ class ScheduleRotationInline(admin.TabularInline):
 
 class ScheduleOverrideInline(admin.TabularInline):
     model = Override
+    form = OverrideAdminForm
     extra = 0
     fields = ["user", "starts_at", "ends_at", "note"]
     autocomplete_fields = ["user"]
@@ -141,6 +161,7 @@ class RotationAdmin(admin.ModelAdmin):
 
 @admin.register(Override)
 class OverrideAdmin(admin.ModelAdmin):
+    form = OverrideAdminForm
     list_display = ["schedule", "user", "starts_at", "ends_at", "note"]
     list_filter = ["schedule__team"]
     search_fields = ["schedule__name", "user__username", "note"]

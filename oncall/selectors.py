@@ -111,6 +111,10 @@ def _load_overrides(schedules: Sequence[Schedule], start: datetime, end: datetim
 
 def rotation_spec(rotation: Rotation, members: Sequence | None = None) -> engine.RotationSpec | None:
     """The engine's view of a rotation (people as User objects); None when it cannot produce shifts."""
+    from oncall.services import EARLIEST, LATEST
+
+    if not EARLIEST <= rotation.start_date < LATEST:  # saved around the checks (e.g. a raw import)
+        return None
     if members is None:
         members = [m.user for m in rotation.members.all()]
     try:
@@ -127,7 +131,7 @@ def rotation_spec(rotation: Rotation, members: Sequence | None = None) -> engine
         members=tuple(members),
         period=rotation.period,
         period_hours=rotation.period_hours,
-        ends_on=rotation.ends_on,
+        ends_on=rotation.ends_on if rotation.ends_on and rotation.ends_on < LATEST else None,
         restrictions=restrictions,
     )
     try:

@@ -177,3 +177,39 @@ def test_team_page_and_nav_link_to_on_call(client, member, team):
     client.force_login(member)
     html = client.get("/teams/payments/").content.decode()
     assert "/oncall/teams/payments/" in html and 'href="/oncall/"' in html
+
+
+@pytest.mark.django_db
+def test_admin_pages_show_the_preview_and_refuse_bad_rotations(client, admin_user, schedule):
+    client.force_login(admin_user)
+    for url in [
+        "/admin/oncall/schedule/",
+        f"/admin/oncall/schedule/{schedule.pk}/change/",
+        "/admin/oncall/rotation/",
+        f"/admin/oncall/rotation/{schedule.rotations.get().pk}/change/",
+        "/admin/oncall/override/",
+        "/admin/oncall/calendarfeed/",
+        "/admin/oncall/rotation/add/",
+    ]:
+        assert client.get(url).status_code == 200, url
+    html = client.get(f"/admin/oncall/schedule/{schedule.pk}/change/").content.decode()
+    assert "GAP: nobody on call" in html and "Final shifts, next 14 days" in html
+    r = client.post(
+        "/admin/oncall/rotation/add/",
+        {
+            "schedule": schedule.pk,
+            "name": "Bad",
+            "layer": 1,
+            "time_zone": "UTC",
+            "start_date": "9999-12-31",
+            "handoff_time": "23:00",
+            "period": "custom",
+            "restrictions": '[{"days": [8], "start": "09:00", "end": "17:00"}]',
+            "members-TOTAL_FORMS": 0,
+            "members-INITIAL_FORMS": 0,
+        },
+    )
+    assert r.status_code == 200
+    errors = r.context["adminform"].form.errors
+    assert {"restrictions", "period_hours", "start_date"} <= set(errors)
+    assert Rotation.objects.count() == 1
