@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("schedules/<int:pk>/rotations/new/", views.rotation_edit, name="rotation_new"),
     path("schedules/<int:pk>/rotations/<int:rid>/", views.rotation_edit, name="rotation_edit"),
     path("schedules/<int:pk>/overrides/new/", views.override_create, name="override_new"),
+    path("schedules/<int:pk>/overrides/<int:oid>/delete/", views.override_delete, name="override_delete"),
     path("my-shifts/", views.my_shifts, name="my_shifts"),
     path("my-shifts/reset-feed/", views.feed_reset, name="feed_reset"),
     path("ical/schedule/<str:token>.ics", views.ical_schedule, name="ical_schedule"),

@@ -82,12 +82,33 @@ def oncall_index(request: HttpRequest) -> HttpResponse:
     )
 
 
+class ScheduleForm(forms.Form):
+    name = forms.CharField(max_length=services.NAME_MAX)
+    time_zone = forms.CharField(max_length=64, initial="UTC", help_text="IANA, e.g. Europe/London.")
+
+
 @login_required
-@require_GET
 def team_oncall(request: HttpRequest, slug: str) -> HttpResponse:
     team = team_selectors.team_get(slug=slug)
     if team is None:
         raise Http404("No such team.")
+    can_edit = services.can_edit_schedules(request.user, team)
+    form = ScheduleForm(initial={"time_zone": "UTC"}) if can_edit else None
+    if request.method == "POST":
+        form = ScheduleForm(request.POST)
+        if form.is_valid():
+            try:
+                schedule = services.schedule_create(actor=request.user, team=team, **form.cleaned_data)
+            except DomainError as exc:
+                if exc.status_code == 403:
+                    messages.error(request, exc.message)
+                    return redirect("oncall:team", slug=team.slug)
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, f"Schedule '{schedule.name}' created: add its first rotation.")
+                return redirect("oncall:rotation_new", pk=schedule.pk)
+        if not can_edit:
+            form = None
     at_raw = request.GET.get("at", "")
     at = _parse_at(at_raw)
     invalid_at = bool(at_raw.strip()) and at is None
@@ -101,7 +122,8 @@ def team_oncall(request: HttpRequest, slug: str) -> HttpResponse:
             "at": at,
             "at_value": at.strftime("%Y-%m-%dT%H:%M"),
             "invalid_at": invalid_at,
-            "can_edit": services.can_edit_schedules(request.user, team),
+            "can_edit": can_edit,
+            "form": form,
         },
     )
 
@@ -312,6 +334,22 @@ def override_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "oncall/override_form.html", {"schedule": schedule, "form": form, "can_edit": can_edit}
     )
+
+
+@login_required
+@require_POST
+def override_delete(request: HttpRequest, pk: int, oid: int) -> HttpResponse:
+    schedule = _schedule_or_404(pk)
+    override = selectors.override_get(schedule=schedule, pk=oid)
+    if override is None:
+        raise Http404("No such override.")
+    try:
+        services.override_delete(actor=request.user, override=override)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Override removed.")
+    return redirect("oncall:schedule", pk=schedule.pk)
 
 
 # --- My shifts and my feed -------------------------------------------------------------------------------------

@@ -213,3 +213,38 @@ def test_admin_pages_show_the_preview_and_refuse_bad_rotations(client, admin_use
     errors = r.context["adminform"].form.errors
     assert {"restrictions", "period_hours", "start_date"} <= set(errors)
     assert Rotation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_lead_creates_a_schedule_from_the_team_page_member_cannot(client, lead, member, team):
+    from oncall.models import Schedule
+
+    client.force_login(member)
+    assert b'data-testid="schedule-form"' not in client.get("/oncall/teams/payments/").content
+    r = client.post("/oncall/teams/payments/", {"name": "Primary", "time_zone": "UTC"})
+    assert r.status_code == 302 and not Schedule.objects.exists()
+    client.force_login(lead)
+    assert b'data-testid="schedule-form"' in client.get("/oncall/teams/payments/").content
+    r = client.post("/oncall/teams/payments/", {"name": "Primary", "time_zone": "Moon/Base"})
+    assert r.status_code == 200 and "time_zone" in r.context["form"].errors
+    r = client.post("/oncall/teams/payments/", {"name": "Primary", "time_zone": "Europe/London"})
+    schedule = Schedule.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/oncall/schedules/{schedule.pk}/rotations/new/"
+    r = client.post("/oncall/teams/payments/", {"name": "primary", "time_zone": "UTC"})
+    assert r.status_code == 200 and "name" in r.context["form"].errors
+
+
+@pytest.mark.django_db
+def test_override_removal_needs_an_editor(client, lead, member, schedule):
+    from oncall.tests.schedule_helpers import make_override
+
+    override = make_override(
+        schedule, lead, datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC)
+    )
+    url = f"/oncall/schedules/{schedule.pk}/overrides/{override.pk}/delete/"
+    client.force_login(member)
+    assert client.post(url).status_code == 302 and Override.objects.exists()
+    client.force_login(lead)
+    assert client.get(url).status_code == 405
+    assert client.post(url).status_code == 302 and not Override.objects.exists()
+    assert client.post(url).status_code == 404
