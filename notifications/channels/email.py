@@ -2,6 +2,11 @@
 
 One SMTP session carries a whole batch. Every mail has a stable ``Message-ID`` built from the message's uid, so
 a mail repeated after a worker died between the server's acceptance and the ``sent`` mark can be recognised.
+
+A fan-out sends the same subject and bodies to thousands of addresses. Over SMTP the session builds the MIME
+document once per distinct content and sends it with only the per-recipient headers (To, Message-ID) in front,
+instead of building and folding the whole document per mail (bench/fanout.py: about a third of the time per mail).
+Other mail backends (the console, tests' locmem) get an ordinary Django ``EmailMessage`` per mail.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
 
 from notifications.channels.base import PermanentError, TransientError, Transport
 
@@ -42,12 +49,15 @@ def _classify(exc: BaseException) -> TransientError | PermanentError:
         return TransientError(f"The mail server deferred the mail: {exc.smtp_code} {text}.")
     if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
         return TransientError(f"Could not reach the mail server: {exc.__class__.__name__}: {exc}")
+    if isinstance(exc, ValueError):  # an address Django cannot encode, a header with a line break
+        return PermanentError(f"Cannot send this mail: {exc}")
     return TransientError(f"{exc.__class__.__name__}: {exc}")
 
 
 class _Session:
     def __init__(self) -> None:
         self.connection = None
+        self.templates: dict[tuple[str, str, str], bytes] = {}
 
     def _connection(self):
         if self.connection is None:
@@ -67,22 +77,59 @@ class _Session:
 
     def send(self, message) -> str:
         message_id = message_id_for(message)
-        mail = EmailMultiAlternatives(
-            subject=message.subject or "Muster",
-            body=message.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.target],
-            headers={"Message-ID": message_id, "X-Muster-Message": str(message.uid)},
-            connection=self._connection(),
-        )
-        if message.html:
-            mail.attach_alternative(message.html, "text/html")
         try:
-            mail.send(fail_silently=False)
+            connection = self._connection()
+            if isinstance(connection, SMTPBackend) and connection.connection is not None:
+                self._send_smtp(connection.connection, message, message_id)
+            else:
+                _mail(message, message_id, to=[message.target], connection=connection).send(
+                    fail_silently=False
+                )
         except Exception as exc:
             self.close()  # the session may be broken: the next mail opens a fresh one
+            if isinstance(exc, (TransientError, PermanentError)):
+                raise
             raise _classify(exc) from exc
         return message_id
+
+    def _send_smtp(self, smtp: smtplib.SMTP, message, message_id: str) -> None:
+        if any(c in message.target for c in "\r\n"):
+            raise PermanentError("Cannot send this mail: the address contains a line break.")
+        encoding = settings.DEFAULT_CHARSET
+        recipient = sanitize_address(message.target, encoding)
+        head = f"To: {recipient}\r\nMessage-ID: {message_id}\r\nX-Muster-Message: {message.uid}\r\n"
+        body = self._template(message)
+        smtp.sendmail(
+            sanitize_address(settings.DEFAULT_FROM_EMAIL, encoding), [recipient], head.encode() + body
+        )
+
+    def _template(self, message) -> bytes:
+        """The mail without its per-recipient headers, built once per distinct content in this session."""
+        key = (message.subject, message.body, message.html)
+        template = self.templates.get(key)
+        if template is None:
+            mime = _mail(message, "<template>", to=[]).message()
+            del mime["Message-ID"]
+            del mime["X-Muster-Message"]
+            template = mime.as_bytes(linesep="\r\n")
+            if len(self.templates) >= 16:
+                self.templates.clear()
+            self.templates[key] = template
+        return template
+
+
+def _mail(message, message_id: str, *, to: list[str], connection=None) -> EmailMultiAlternatives:
+    mail = EmailMultiAlternatives(
+        subject=message.subject or "Muster",
+        body=message.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=to,
+        headers={"Message-ID": message_id, "X-Muster-Message": str(message.uid)},
+        connection=connection,
+    )
+    if message.html:
+        mail.attach_alternative(message.html, "text/html")
+    return mail
 
 
 class EmailTransport(Transport):
