@@ -6,13 +6,15 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import celery_app
 from incidents import services
 from incidents.models import Incident
 from notifications.incident_channel import CONSUMER, channel_name, name_with_suffix
 from notifications.models import Contact, IncidentSlackChannel, Message, RoutingRule
 from notifications.services import Draft, message_resend, messages_deliver, messages_enqueue
 from tests.factories import UserFactory
-from tests.peers import Fault
+from tests.peers import Fault, wait_for
+from tests.workers import Worker, needs_worker_stack, terminate_other_sessions
 
 CHANNEL_KINDS = (
     "channel.create",
@@ -517,3 +519,62 @@ def test_an_edit_that_read_the_incident_before_a_change_sends_the_change_too(use
     assert len(texts) == 2
     assert "*Status:* Investigating" in texts[0]
     assert "*Status:* Monitoring" in texts[1]
+
+
+# --- With a real Celery worker, Redis and PostgreSQL ------------------------------------------------------
+
+
+@pytest.fixture
+def real_broker():
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    yield
+    celery_app.conf.task_always_eager = True
+    terminate_other_sessions()
+
+
+def worker_env(slack) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_INCIDENT_CHANNELS": "1",
+        "EMAIL_URL": "consolemail://",
+        "NOTIFY_EMAIL": "0",
+        "NOTIFY_LEASE_SECONDS": "4",
+        "NOTIFY_GRACE_SECONDS": "2",
+        "NOTIFY_SWEEP_SECONDS": "1",
+        "MUSTER_PLUGINS": "",
+        "NOTIFY_REMINDER_SECONDS": "3600",
+    }
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@needs_worker_stack
+def test_a_real_worker_builds_the_channel_through_a_slack_outage(real_broker, user, member, slack, tmp_path):
+    RoutingRule.objects.all().delete()  # only the channel's own messages
+    slack.fail_next("conversations.create", Fault(status=500), Fault(status=503, retry_after=1))
+    with Worker(tmp_path, beat=True, env=worker_env(slack)) as worker:
+        incident = services.incident_declare(
+            title="Checkout errors", severity="critical", actor=user, lead=member
+        )
+        services.incident_transition(incident=incident, to="investigating", actor=user)
+        services.incident_change_severity(incident=incident, severity="major", actor=user)
+        services.incident_post_update(incident=incident, text="Rolling back v42", actor=user)
+
+        def settled():
+            statuses = set(channel_messages(incident).values_list("status", flat=True))
+            return channel_messages(incident).count() == 8 and statuses == {Message.Status.SENT}
+
+        assert wait_for(settled, 60), (
+            list(channel_messages(incident).values_list("kind", "status", "last_error")),
+            worker.text()[-3000:],
+        )
+    row = IncidentSlackChannel.objects.get(incident=incident)
+    assert len(slack.received("conversations.create")) == 3
+    assert len(slack.delivered("conversations.create")) == 1
+    assert sorted(p["users"] for p in slack.delivered("conversations.invite")) == ["UALICE", "UBOB"]
+    posts = [p["text"] for p in slack.delivered("chat.postMessage") if p["channel"] == row.channel_id]
+    assert len(posts) == 2 and "Rolling back v42" in posts[1]
+    final = slack.delivered("chat.update")[-1]["text"]
+    assert "*Status:* Investigating" in final and "*Severity:* Major" in final
