@@ -9,6 +9,7 @@ urlpatterns: list = [
     path("", views.oncall_index, name="index"),
     path("teams/<slug:slug>/", views.team_oncall, name="team"),
     path("schedules/<int:pk>/", views.schedule_detail, name="schedule"),
+    path("schedules/<int:pk>/reset-feed/", views.schedule_reset_feed, name="schedule_reset_feed"),
     path("schedules/<int:pk>/rotations/new/", views.rotation_edit, name="rotation_new"),
     path("schedules/<int:pk>/rotations/<int:rid>/", views.rotation_edit, name="rotation_edit"),
     path("schedules/<int:pk>/overrides/new/", views.override_create, name="override_new"),

@@ -338,6 +338,19 @@ def override_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def schedule_reset_feed(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = _schedule_or_404(pk)
+    try:
+        services.schedule_reset_token(actor=request.user, schedule=schedule)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The schedule's calendar feed has a new URL; the old one no longer works.")
+    return redirect("oncall:schedule", pk=schedule.pk)
+
+
+@login_required
+@require_POST
 def override_delete(request: HttpRequest, pk: int, oid: int) -> HttpResponse:
     schedule = _schedule_or_404(pk)
     override = selectors.override_get(schedule=schedule, pk=oid)

@@ -260,3 +260,14 @@ class ScheduleUpdateSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=services.NAME_MAX, required=False)
     time_zone = serializers.CharField(max_length=64, required=False)
     description = serializers.CharField(max_length=services.DESCRIPTION_MAX, required=False, allow_blank=True)
+
+
+class ResetFeedSerializer(StrictInputSerializer):
+    confirm = serializers.BooleanField(
+        help_text="Must be true: every calendar subscribed to the old URL stops updating."
+    )
+
+    def validate_confirm(self, value):
+        if value is not True:
+            raise serializers.ValidationError("Send true to confirm.")
+        return value

@@ -8,6 +8,11 @@ urlpatterns: list = [
     path("schedules/", views.ScheduleListView.as_view(), name="api-schedule-list"),
     path("schedules/<str:id>/", views.ScheduleDetailView.as_view(), name="api-schedule-detail"),
     path("schedules/<str:id>/shifts/", views.ScheduleShiftsView.as_view(), name="api-schedule-shifts"),
+    path(
+        "schedules/<str:id>/reset-feed/",
+        views.ScheduleResetFeedView.as_view(),
+        name="api-schedule-reset-feed",
+    ),
     path("schedules/<str:id>/rotations/", views.RotationListView.as_view(), name="api-rotation-list"),
     path(
         "schedules/<str:id>/rotations/<str:rid>/",

@@ -23,6 +23,7 @@ from oncall.api.serializers import (
     OverrideSerializer,
     OverrideUpdateSerializer,
     OverrideWriteSerializer,
+    ResetFeedSerializer,
     RotationSerializer,
     RotationUpdateSerializer,
     RotationWriteSerializer,
@@ -203,6 +204,23 @@ class ScheduleDetailView(ApiView):
     def delete(self, request, id: str):
         services.schedule_delete(actor=request.user, schedule=get_schedule(id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ScheduleResetFeedView(ApiView):
+    serializer_class = ScheduleSerializer
+
+    @extend_schema(
+        operation_id="schedules_reset_feed",
+        summary="Give the schedule's iCal feed a new secret URL; the old one stops working (leads and admins)",
+        parameters=[SCHEDULE_ID],
+        request=ResetFeedSerializer,
+        responses={200: ScheduleSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request, id: str):
+        schedule = get_schedule(id)
+        validated(ResetFeedSerializer, request)
+        services.schedule_reset_token(actor=request.user, schedule=schedule)
+        return Response(ScheduleSerializer(get_schedule(id), context={"request": request}).data)
 
 
 class ScheduleShiftsView(ApiView):

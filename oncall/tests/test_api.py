@@ -283,3 +283,16 @@ def test_override_out_of_range_is_400(lead_api, schedule, starts_at, ends_at, fi
     )
     assert r.status_code == 400
     assert field in r.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_reset_feed_gives_a_new_url_for_editors_only(lead_api, member_api, schedule):
+    url = f"/api/v1/schedules/{schedule.pk}/reset-feed/"
+    old = schedule.ical_token
+    assert member_api.post(url, {"confirm": True}, format="json").status_code == 403
+    assert lead_api.post(url, {}, format="json").status_code == 400
+    assert lead_api.post(url, {"confirm": False}, format="json").status_code == 400
+    r = lead_api.post(url, {"confirm": True}, format="json")
+    assert r.status_code == 200
+    schedule.refresh_from_db()
+    assert schedule.ical_token != old and r.json()["ical_url"].endswith(f"/{schedule.ical_token}.ics")

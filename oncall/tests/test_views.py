@@ -248,3 +248,17 @@ def test_override_removal_needs_an_editor(client, lead, member, schedule):
     assert client.get(url).status_code == 405
     assert client.post(url).status_code == 302 and not Override.objects.exists()
     assert client.post(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_schedule_feed_reset_from_the_page(client, lead, member, schedule):
+    old = schedule.ical_token
+    url = f"/oncall/schedules/{schedule.pk}/reset-feed/"
+    client.force_login(member)
+    client.post(url)
+    schedule.refresh_from_db()
+    assert schedule.ical_token == old
+    client.force_login(lead)
+    assert client.post(url).status_code == 302
+    schedule.refresh_from_db()
+    assert schedule.ical_token != old
