@@ -28,6 +28,7 @@ import logging
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -176,8 +177,6 @@ def _follow_up_drafts(event: TimelineEvent, row: IncidentSlackChannel) -> Iterat
     if event.kind == EventKind.ROLE_ASSIGNED:
         user_id = (event.data or {}).get("new_user_id")
         if user_id:
-            from django.contrib.auth import get_user_model
-
             draft = _invite(row, event, get_user_model().objects.filter(pk=user_id).first())
             if draft is not None:
                 yield draft
