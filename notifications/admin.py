@@ -16,7 +16,16 @@ from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, SafeAction
 from core.errors import DomainError
 from incidents.selectors import parse_reference
 from notifications import checks, selectors, services
-from notifications.models import AttentionWindow, Channel, Contact, Destination, Message, RoutingRule
+from notifications.models import (
+    AttentionWindow,
+    Channel,
+    Contact,
+    Destination,
+    IncidentSlackChannel,
+    Message,
+    Reminder,
+    RoutingRule,
+)
 from notifications.permissions import can_resend
 
 
@@ -373,3 +382,47 @@ class MessageAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdm
                 "(pending and sending ones are on their way; sent ones were delivered).",
                 messages.WARNING,
             )
+
+
+# --- Incident Slack channels and reminders (read-only records) -----------------------------------------------
+
+
+class _IncidentRecordAdmin(HiddenAsNotFoundMixin, admin.ModelAdmin):
+    """Read-only rows tied to an incident, hidden with the incident from those who may not see it."""
+
+    list_select_related = ("incident",)
+    search_fields = ("incident__title",)
+
+    def get_queryset(self, request):
+        from incidents.permissions import visible_q
+
+        return super().get_queryset(request).filter(visible_q(request.user, prefix="incident__"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Incident", ordering="incident_id")
+    def incident_ref(self, obj) -> str:
+        return format_html(
+            '<a href="{}">INC-{}</a>', reverse("incidents:detail", args=[obj.incident_id]), obj.incident_id
+        )
+
+
+@admin.register(IncidentSlackChannel)
+class IncidentSlackChannelAdmin(_IncidentRecordAdmin):
+    list_display = ("name", "incident_ref", "is_private", "channel_id", "created_at", "archived_at")
+    list_filter = ("is_private",)
+    search_fields = ("name", "channel_id", "incident__title")
+
+
+@admin.register(Reminder)
+class ReminderAdmin(_IncidentRecordAdmin):
+    list_display = ("created_at", "kind", "incident_ref", "key")
+    list_filter = ("kind",)
+    search_fields = ("key", "incident__title")

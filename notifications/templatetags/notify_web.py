@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html
 
 from notifications import selectors
-from notifications.models import Message
+from notifications.models import IncidentSlackChannel, Message
 
 register = template.Library()
 
@@ -37,8 +37,12 @@ def message_status(status) -> str:
 def incident_messages_summary(context, incident) -> dict:
     """The "Messages (N sent, M failed)" line of the incident page: one query."""
     counts = selectors.message_counts(incident_id=incident.pk)
+    slack_channel = (
+        IncidentSlackChannel.objects.filter(incident_id=incident.pk).first() if counts.get("total") else None
+    )
     return {
         "incident": incident,
+        "slack_channel": slack_channel,
         "counts": counts,
         "problems": counts.get("dead", 0) + counts.get("failed", 0),
         "in_flight": counts.get("pending", 0) + counts.get("sending", 0),

@@ -284,3 +284,38 @@ def test_send_test_skips_inactive_destinations(client, root):
     )
     assert any("Skipped 1 inactive destination(s)" in t for t in toasts(response))
     assert not Message.objects.filter(destination=destination).exists()
+
+
+@pytest.mark.django_db
+def test_slack_channels_and_reminders_are_listed_read_only_and_hide_private_incidents(
+    admin_client, client, user
+):
+    from incidents import services as incident_services
+    from notifications.models import IncidentSlackChannel, Reminder
+    from tests.factories import UserFactory
+
+    public = incident_services.incident_declare(title="Public thing", severity="major", actor=user)
+    secret = incident_services.incident_declare(
+        title="Secret thing", severity="major", actor=user, private=True
+    )
+    for incident in (public, secret):
+        IncidentSlackChannel.objects.create(incident=incident, name=f"inc-{incident.pk}-x", channel_id="C1")
+        Reminder.objects.create(incident=incident, kind="no-lead", key=f"no-lead:{incident.pk}")
+    for url in ("/admin/notifications/incidentslackchannel/", "/admin/notifications/reminder/"):
+        body = admin_client.get(url).content.decode()
+        assert f"INC-{public.pk}" in body and f"INC-{secret.pk}" in body
+    staff = UserFactory(username="support", is_staff=True, is_superuser=True)
+    staff.is_superuser = False
+    staff.save()
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_incidentslackchannel", "view_reminder"])
+    )
+    client.force_login(staff)
+    for url in ("/admin/notifications/incidentslackchannel/", "/admin/notifications/reminder/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert f"INC-{public.pk}" in body and f"INC-{secret.pk}<" not in body
+    assert admin_client.get("/admin/notifications/reminder/add/").status_code == 403

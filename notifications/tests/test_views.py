@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -360,3 +360,34 @@ def test_attention_banner_is_not_shown_signed_out(client):
     )
     html = client.get(reverse("account_login")).content.decode()
     assert "Heightened attention" not in html
+
+
+@pytest.mark.django_db
+def test_incident_page_links_its_slack_channel(client, user):
+    from incidents import services as incident_services
+    from notifications.models import IncidentSlackChannel
+    from notifications.services import Draft, messages_enqueue
+
+    incident = incident_services.incident_declare(title="Checkout errors", severity="major", actor=user)
+    with transaction.atomic():
+        messages_enqueue(
+            [
+                Draft(
+                    channel="slack",
+                    kind="channel.create",
+                    target="x",
+                    dedupe_key="c",
+                    incident_id=incident.pk,
+                )
+            ]
+        )
+    channel = IncidentSlackChannel.objects.create(
+        incident=incident, name=f"inc-{incident.pk}-checkout-errors"
+    )
+    client.force_login(user)
+    body = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f"#inc-{incident.pk}-checkout-errors is being created" in body
+    channel.channel_id = "C0123"
+    channel.save()
+    body = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "https://slack.com/app_redirect?channel=C0123" in body
