@@ -247,7 +247,10 @@ def messages_deliver(*, message_ids: Sequence[int]) -> dict[str, int]:
             continue
         try:
             with transport.session() as session:
-                for message in batch:
+                for position, message in enumerate(batch):
+                    if not _lease_holds(batch, position):
+                        outcome["lost"] = outcome.get("lost", 0) + 1
+                        continue
                     status = _deliver_one(session, message)
                     outcome[status] = outcome.get(status, 0) + 1
                     if status == Message.Status.FAILED:
@@ -261,6 +264,33 @@ def messages_deliver(*, message_ids: Sequence[int]) -> dict[str, int]:
                     status = message_mark_failed(message=message, error=exc)
                     outcome[status] = outcome.get(status, 0) + 1
     return outcome
+
+
+def _lease_holds(batch: list[Message], position: int) -> bool:
+    """Renew the batch's lease once half of it is used, before sending ``batch[position]``.
+
+    A slow peer (each send may take up to its transport's timeout) can make a batch outlast one lease; the
+    sweeper would then hand the rows still waiting here to another worker and both would send them. Renewing
+    the rows still held by this claim keeps them ours. False when the row was already taken over: skip it.
+    """
+    message = batch[position]
+    now = timezone.now()
+    if (
+        message.lease_until
+        and (message.lease_until - now).total_seconds() > settings.NOTIFY_LEASE_SECONDS / 2
+    ):
+        return True
+    waiting = [m for m in batch[position:] if m.status == Message.Status.SENDING]
+    lease = now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
+    rows = Message.objects.filter(
+        pk__in=[m.pk for m in waiting], claim_token=message.claim_token, status=Message.Status.SENDING
+    )
+    renewed = rows.update(lease_until=lease)  # a claim changes the token: rows with ours are still ours
+    kept = {m.pk for m in waiting} if renewed == len(waiting) else set(rows.values_list("pk", flat=True))
+    for m in waiting:
+        if m.pk in kept:
+            m.lease_until = lease
+    return message.pk in kept
 
 
 def _requeue_later(tasks, message_id: int, delay: float) -> None:

@@ -21,16 +21,20 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from config import celery_app
 from incidents import services
 from incidents.models import Incident, TimelineEvent
+from notifications import services as outbox
 from notifications.models import Destination, Message, RoutingRule
 from tests.peers import Fault, SMTPPeer, wait_for
 from tests.workers import (
@@ -368,6 +372,14 @@ def test_smtp_451_then_accepts_is_delivered_once(real_broker, member, team, smtp
     assert message_ids(mails) == [f"<{message.uid}@muster.localhost>"]
     assert mails[0]["X-Peer-Rcpt"] == "cfo@example.com"
     assert "Payouts delayed" in subject(mails[0])
+    # One whole mail per recipient: its own To and Message-ID, the plain text and the HTML alternative.
+    assert mails[0]["To"] == "cfo@example.com"
+    assert mails[0]["X-Muster-Message"] == str(message.uid)
+    assert [part.get_content_type() for part in mails[0].walk()] == [
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+    ]
 
 
 def test_smtp_server_down_then_up_is_delivered_once(real_broker, member, team, smtp_peer, tmp_path):
@@ -444,3 +456,49 @@ def test_a_rolled_back_transaction_sends_nothing(real_broker, member, team, slac
     assert len(posted) == 6 and all("Did happen" in p["text"] for p in posted)
     mails = smtp_peer.received()
     assert len(mails) == 1 and "Did happen" in subject(mails[0])
+
+
+# --- A slow batch keeps its lease -------------------------------------------------------------------
+
+
+def test_a_slow_batch_renews_its_lease_so_no_other_worker_takes_its_rows(slack_peer, settings):
+    """Each send may take up to the transport's timeout, so a batch can outlast one lease. Were the lease not
+    renewed, the sweeper would hand the rows still waiting in the batch to another worker and both would post
+    them (Slack has no delivery id to drop a repeat by). Two workers here: a thread delivering, and this test
+    claiming as a second worker would, right after the first lease has run out."""
+    settings.NOTIFY_LEASE_SECONDS = 4
+    rows = [
+        Message.objects.create(
+            channel="slack", kind="post", target=f"#lease-{i}", body="x", dedupe_key=f"lease-{i}"
+        )
+        for i in range(3)
+    ]
+    ids = [m.pk for m in rows]
+    slack_peer.fail_next("chat.postMessage", *[Fault(delay=1.5)] * 3)  # three slow but successful posts
+    outcome: dict = {}
+
+    def deliver() -> None:
+        try:
+            outcome.update(outbox.messages_deliver(message_ids=ids))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=deliver)
+    worker.start()
+    try:
+        assert wait_for(lambda: len(slack_peer.received("chat.postMessage")) == 1, 10)
+        first_lease = Message.objects.get(pk=ids[0]).lease_until
+        assert wait_for(lambda: len(slack_peer.received("chat.postMessage")) == 3, 10)
+        time.sleep(max(0.0, (first_lease - timezone.now()).total_seconds() + 0.3))
+        assert outbox.messages_claim(message_ids=ids) == []  # a second worker finds nothing to take
+    finally:
+        worker.join(15)
+    assert outcome == {Message.Status.SENT: 3}
+    assert Counter(Message.objects.filter(pk__in=ids).values_list("status", "attempts")) == Counter(
+        {(Message.Status.SENT, 1): 3}
+    )
+    assert sorted(p["channel"] for p in slack_peer.delivered("chat.postMessage")) == [
+        "#lease-0",
+        "#lease-1",
+        "#lease-2",
+    ]
