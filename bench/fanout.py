@@ -32,10 +32,12 @@ from pathlib import Path
 from _common import (
     REPO,
     BenchError,
+    CpuMeter,
     bench_env,
     database_version,
     machine_info,
     migrate,
+    pids_named,
     prepare_database,
     print_table,
     save_results,
@@ -284,6 +286,16 @@ def run(args: argparse.Namespace) -> dict:
         if args.wait_quiet:
             wait_for_quiet(args.wait_quiet)
 
+        meter = CpuMeter(
+            {
+                "worker": lambda: [worker.proc.pid],
+                "peers": lambda: [peers.proc.pid],
+                "postgres": lambda: pids_named("postgres"),
+                "redis": lambda: pids_named("redis-server"),
+                "bench": lambda: [os.getpid()],
+            }
+        )
+        meter.start()
         started = time.monotonic()
         event = services.incident_post_update(
             incident=incident,
@@ -304,6 +316,7 @@ def run(args: argparse.Namespace) -> dict:
             0.1,
         )
         after = worker.memory()
+        meter.stop()
         spans = messages.aggregate(first=Min("sent_at"), last=Max("sent_at"), created=Max("created_at"))
         statuses = Counter(messages.values_list("status", flat=True))
         by_channel = Counter(messages.filter(status="sent").values_list("channel", flat=True))
@@ -329,6 +342,8 @@ def run(args: argparse.Namespace) -> dict:
             "worker_rss_before_kib": before.get("VmRSS"),
             "worker_peak_rss_kib": after.get("VmHWM"),
             "worker_rss_after_kib": after.get("VmRSS"),
+            "cpu": meter.report(),
+            "cpu_seconds": {k: round(v, 1) for k, v in meter.used.items()},
             "worker_rss_samples": [
                 (round(t - committed, 1), kib) for t, kib in worker.samples if t >= committed
             ],
@@ -364,6 +379,7 @@ def main(argv=None) -> int:
             ("commit -> last sent", f"{results['commit_to_last_sent_s']} s"),
             ("worker RSS before", f"{results['worker_rss_before_kib'] / mib:.1f} MiB"),
             ("worker peak RSS (VmHWM)", f"{results['worker_peak_rss_kib'] / mib:.1f} MiB"),
+            ("CPU during the fan-out", results["cpu"]),
             ("results", str(path.relative_to(REPO))),
         ]
     )
