@@ -36,6 +36,15 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+def _head(response: requests.Response, limit: int = 300) -> str:
+    """The first ``limit`` characters of an error answer, for the message's last error."""
+    try:
+        data = response.raw.read(limit * 4, decode_content=True) or b""
+    except Exception:  # a body that breaks off says nothing more useful than the status
+        return ""
+    return data.decode(response.encoding or "utf-8", errors="replace")[:limit]
+
+
 class _Session:
     def __init__(self) -> None:
         self.http = requests.Session()
@@ -59,13 +68,17 @@ class _Session:
                 headers=headers,
                 timeout=settings.WEBHOOK_TIMEOUT,
                 allow_redirects=False,
+                stream=True,  # the body is not downloaded unless read: a receiver cannot make us buffer megabytes
             )
         except requests.RequestException as exc:
             raise TransientError(f"Could not reach the webhook: {exc.__class__.__name__}: {exc}") from exc
-        status = response.status_code
-        if 200 <= status < 300:
-            return str(message.uid)
-        snippet = response.text[:300]
+        try:
+            status = response.status_code
+            if 200 <= status < 300:
+                return str(message.uid)
+            snippet = _head(response)
+        finally:
+            response.close()
         if status == 429 or status >= 500 or status == 408:
             raise TransientError(
                 f"The webhook answered {status}: {snippet}",
