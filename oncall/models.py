@@ -129,7 +129,7 @@ class Override(models.Model):
         indexes = [models.Index(fields=["schedule", "starts_at", "ends_at"], name="override_span")]
 
     def __str__(self) -> str:
-        return f"{self.user} covers {self.schedule} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.user} covers {self.schedule} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M} UTC"
 
 
 class CalendarFeed(models.Model):

@@ -4,15 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0003_reminders_and_update_cadence'),
+        ("incidents", "0003_reminders_and_update_cadence"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(choices=[('declared', 'Declared'), ('status_changed', 'Status changed'), ('severity_changed', 'Severity changed'), ('role_assigned', 'Role assigned'), ('role_relieved', 'Role relieved'), ('note_added', 'Note'), ('update_posted', 'Update posted'), ('fields_changed', 'Details changed'), ('reminder', 'Reminder'), ('paged', 'Paged'), ('page_acknowledged', 'Page acknowledged'), ('page_exhausted', 'Page unanswered')], db_index=True, max_length=40),
+            model_name="timelineevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("declared", "Declared"),
+                    ("status_changed", "Status changed"),
+                    ("severity_changed", "Severity changed"),
+                    ("role_assigned", "Role assigned"),
+                    ("role_relieved", "Role relieved"),
+                    ("note_added", "Note"),
+                    ("update_posted", "Update posted"),
+                    ("fields_changed", "Details changed"),
+                    ("reminder", "Reminder"),
+                    ("paged", "Paged"),
+                    ("page_acknowledged", "Page acknowledged"),
+                    ("page_exhausted", "Page unanswered"),
+                ],
+                db_index=True,
+                max_length=40,
+            ),
         ),
     ]
