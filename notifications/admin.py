@@ -289,7 +289,13 @@ class MessageAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdm
     readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(selectors.message_visible_q(request.user))
+        # A destination can hold thousands of addresses: the list never shows them.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(selectors.message_visible_q(request.user))
+            .defer("html", "payload", "destination__email_addresses", "destination__webhook_secret")
+        )
 
     def has_add_permission(self, request):
         return False

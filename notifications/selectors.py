@@ -33,7 +33,10 @@ def message_ids_overdue(*, grace: timedelta, limit: int = 5000, now: datetime | 
 
 
 def message_list(*, incident_id: int | None = None, status: str | None = None) -> QuerySet[Message]:
-    qs = Message.objects.select_related("destination", "recipient").defer("html", "payload")
+    # A destination can hold thousands of addresses: a list of messages never needs them.
+    qs = Message.objects.select_related("destination", "recipient").defer(
+        "html", "payload", "destination__email_addresses", "destination__webhook_secret"
+    )
     if incident_id is not None:
         qs = qs.filter(incident_id=incident_id)
     if status:
