@@ -283,8 +283,9 @@ def channel_archived(row: IncidentSlackChannel) -> None:
 
 
 def _revive(row: IncidentSlackChannel, *, kinds, reasons: tuple[str, ...]) -> None:
-    """Put back in the queue the operations that died waiting for what now exists: after a long Slack outage, or
-    when an admin resent a dead ``channel.create`` that then succeeded."""
+    """Put back in the queue, due now, the operations that were waiting for what now exists: those backing off
+    (their next try could be half a minute away), those that died waiting after a long Slack outage, and those
+    dead because an admin resent a dead ``channel.create`` that then succeeded."""
     because = Q()
     for reason in reasons:
         because |= Q(last_error__contains=reason)
@@ -293,12 +294,12 @@ def _revive(row: IncidentSlackChannel, *, kinds, reasons: tuple[str, ...]) -> No
         incident_id=row.incident_id,
         channel=Channel.SLACK,
         kind__in=list(kinds),
-        status=Message.Status.DEAD,
+        status__in=[Message.Status.DEAD, Message.Status.FAILED],
     )
     ids = list(revived.values_list("pk", flat=True))
     if not ids:
         return
-    Message.objects.filter(pk__in=ids, status=Message.Status.DEAD).update(
+    Message.objects.filter(pk__in=ids, status__in=[Message.Status.DEAD, Message.Status.FAILED]).update(
         status=Message.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
     )
     transaction.on_commit(lambda: _deliver_later(ids))

@@ -199,6 +199,25 @@ def test_create_failing_with_500_is_retried_and_never_blocks_the_declare(
 
 
 @pytest.mark.django_db
+def test_operations_backing_off_for_the_channel_go_as_soon_as_it_exists(
+    user, slack, django_capture_on_commit_callbacks
+):
+    """Waiting is not failing: once the channel exists, the invite and summary waiting for it are due at once,
+    not after their backoff (which doubles with each wait and could reach minutes)."""
+    slack.fail_next("conversations.create", Fault(status=500))
+    incident = declare(django_capture_on_commit_callbacks, title="Checkout errors", actor=user)
+    waiting = list(channel_messages(incident).exclude(kind="channel.create"))
+    Message.objects.filter(pk__in=[m.pk for m in waiting]).update(
+        attempts=4, next_attempt_at=timezone.now() + timedelta(minutes=10)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retry(channel_messages(incident, "channel.create")) == {Message.Status.SENT: 1}
+    rows = list(channel_messages(incident).exclude(kind="channel.create"))
+    assert {(m.status, m.attempts) for m in rows} == {(Message.Status.SENT, 1)}
+    assert len(slack.delivered("conversations.invite")) == 1
+
+
+@pytest.mark.django_db
 def test_a_taken_name_gets_a_suffix(user, slack, django_capture_on_commit_callbacks):
     slack.fail_next("conversations.create", Fault(error="name_taken"), Fault(error="name_taken"))
     incident = declare(django_capture_on_commit_callbacks, title="Checkout errors", actor=user)
@@ -566,7 +585,7 @@ def test_a_real_worker_builds_the_channel_through_a_slack_outage(real_broker, us
             statuses = set(channel_messages(incident).values_list("status", flat=True))
             return channel_messages(incident).count() == 8 and statuses == {Message.Status.SENT}
 
-        assert wait_for(settled, 60), (
+        assert wait_for(settled, 90), (
             list(channel_messages(incident).values_list("kind", "status", "last_error")),
             worker.text()[-3000:],
         )
