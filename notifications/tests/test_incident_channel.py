@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from config import celery_app
 from incidents import services
-from incidents.models import Incident
+from incidents.models import ConsumerRun, Incident
 from notifications.incident_channel import CONSUMER, channel_name, name_with_suffix
 from notifications.models import Contact, IncidentSlackChannel, Message, RoutingRule
 from notifications.services import Draft, message_resend, messages_deliver, messages_enqueue
@@ -562,6 +562,8 @@ def worker_env(slack) -> dict[str, str]:
         "NOTIFY_LEASE_SECONDS": "4",
         "NOTIFY_GRACE_SECONDS": "2",
         "NOTIFY_SWEEP_SECONDS": "1",
+        "CONSUMER_SWEEP_SECONDS": "1",
+        "TIMELINE_CONSUMER_GRACE_SECONDS": "2",
         "MUSTER_PLUGINS": "",
         "NOTIFY_REMINDER_SECONDS": "3600",
     }
@@ -585,10 +587,15 @@ def test_a_real_worker_builds_the_channel_through_a_slack_outage(real_broker, us
             statuses = set(channel_messages(incident).values_list("status", flat=True))
             return channel_messages(incident).count() == 8 and statuses == {Message.Status.SENT}
 
-        assert wait_for(settled, 90), (
-            list(channel_messages(incident).values_list("kind", "status", "last_error")),
-            worker.text()[-3000:],
-        )
+        if not wait_for(settled, 90):
+            # Printed in full (an assertion message would be cut short): what each operation did, and the worker.
+            for row in Message.objects.filter(incident=incident).order_by("pk"):
+                print(row.pk, row.kind, row.status, row.attempts, row.next_attempt_at, repr(row.last_error))
+            print(
+                list(ConsumerRun.objects.filter(event__incident=incident).values_list("consumer", "status"))
+            )
+            print(worker.text()[-12000:])
+            pytest.fail("The incident channel's operations did not all finish within 90 s (see the output).")
     row = IncidentSlackChannel.objects.get(incident=incident)
     assert len(slack.received("conversations.create")) == 3
     assert len(slack.delivered("conversations.create")) == 1
