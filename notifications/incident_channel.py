@@ -116,9 +116,18 @@ def on_event(event: TimelineEvent) -> None:
         drafts = list(_declared_drafts(event))
     else:
         row = IncidentSlackChannel.objects.filter(incident_id=event.incident_id).first()
-        if row is None or row.archived_at is not None:
-            return  # declared while channels were off, or already archived
-        drafts = list(_follow_up_drafts(event, row))
+        drafts = []
+        if row is None:
+            if event.incident.status in FINAL_STATUSES:
+                return  # no channel to open just to archive it
+            # This event's run came before the declaration's (its broker message was lost and the sweeper is
+            # bringing it later, or channels were switched on since): open the channel now. The declaration's
+            # run writes the same dedupe keys, so nothing is sent twice whichever runs first.
+            drafts = list(_declared_drafts(event))
+            row = IncidentSlackChannel.objects.get(incident_id=event.incident_id)
+        if row.archived_at is not None:
+            return
+        drafts += list(_follow_up_drafts(event, row))
     if drafts:
         messages_enqueue(drafts)
 

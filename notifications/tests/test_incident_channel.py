@@ -169,6 +169,51 @@ def test_no_channel_messages_when_switched_off(
     assert incident.events.filter(consumer_runs__consumer=CONSUMER).count() == 3  # it ran, and did nothing
 
 
+@pytest.mark.django_db
+def test_events_handled_before_the_declaration_open_the_channel_and_nothing_is_lost(
+    user, member, slack, settings
+):
+    """A lost broker message can make the declaration's run come after later events' runs (the sweeper brings
+    it): the first run to come opens the channel, the update still reaches it, and nothing is written twice."""
+    from notifications.incident_channel import on_event
+
+    settings.SLACK_INCIDENT_CHANNELS = False  # the in-process runs at commit do nothing
+    incident = services.incident_declare(title="Checkout errors", severity="major", actor=user, lead=member)
+    services.incident_post_update(incident=incident, text="Rolling back v42", actor=user)
+    settings.SLACK_INCIDENT_CHANNELS = True
+    update = incident.events.get(kind="update_posted")
+    declared = incident.events.get(kind="declared")
+    with transaction.atomic():
+        on_event(update)
+    kinds = sorted(channel_messages(incident).values_list("kind", flat=True))
+    assert kinds == [
+        "channel.create",
+        "channel.invite",
+        "channel.invite",
+        "channel.post",
+        "summary.post",
+    ]
+    with transaction.atomic():
+        on_event(declared)
+        on_event(update)
+    assert channel_messages(incident).count() == len(kinds)
+    assert IncidentSlackChannel.objects.filter(incident=incident).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_late_event_of_a_closed_incident_opens_no_channel(user, slack, settings):
+    from notifications.incident_channel import on_event
+
+    settings.SLACK_INCIDENT_CHANNELS = False
+    incident = services.incident_declare(title="Checkout errors", severity="major", actor=user)
+    services.incident_transition(incident=incident, to="declined", actor=user)
+    settings.SLACK_INCIDENT_CHANNELS = True
+    with transaction.atomic():
+        on_event(incident.events.get(kind="status_changed"))
+    assert not channel_messages(incident).exists()
+    assert not IncidentSlackChannel.objects.filter(incident=incident).exists()
+
+
 # --- Failures ---------------------------------------------------------------------------------------------
 
 
