@@ -43,3 +43,16 @@ def readyz(request):
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
     )
+
+
+def safe_next_url(request, fallback: str) -> str:
+    """Where a form posted from a page should return: its ``next`` field when it points at this site, else
+    ``fallback`` (never an open redirect)."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback

@@ -14,10 +14,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError, NotFound
+from core.views import safe_next_url
 from incidents import permissions
 from incidents import selectors as incident_selectors
 from notifications import selectors, services
@@ -78,14 +78,9 @@ def message_resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back(request: HttpRequest, message: Message) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
     if message.incident_id:
-        return reverse("notifications:incident_messages", args=[message.incident_id])
-    return reverse("notifications:health")
+        return safe_next_url(request, reverse("notifications:incident_messages", args=[message.incident_id]))
+    return safe_next_url(request, reverse("notifications:health"))
 
 
 @login_required

@@ -820,6 +820,17 @@ def page_get(*, user, pk) -> Page:
     return page
 
 
+def page_get_by_ack_token(*, pk: int, token: str) -> Page | None:
+    """The page an acknowledgement link names, or None when the id and secret token do not match."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        Page.objects.select_related("incident", "incident__severity", "team", "user", "acknowledged_by")
+        .filter(pk=pk, ack_token=token)
+        .first()
+    )
+
+
 def pages_for_user(*, user):
     """Pages that reached the user (sent to them, or a step notified them), triggered first, newest first."""
     from django.db.models import Case, IntegerField, Q, Value, When

@@ -10,10 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError, NotFound
+from core.views import safe_next_url
 from incidents import permissions
 from incidents import selectors as incident_selectors
 from incidents.models import Source
@@ -37,10 +37,7 @@ class PageForm(forms.Form):
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect(safe_next_url(request, fallback))
 
 
 @login_required
@@ -97,7 +94,7 @@ def page_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such page.") from None
     except DomainError as error:
         messages.error(request, error.message)
-        return _back(request, Page.objects.get(pk=pk).incident.get_absolute_url())
+        return _back(request, page.incident.get_absolute_url())
     messages.success(request, "Acknowledged: escalation stopped.")
     return _back(request, page.incident.get_absolute_url())
 
@@ -106,13 +103,7 @@ def page_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def page_ack_link(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     """The link in the page message: a confirmation page (GET), then the acknowledgement (POST)."""
-    page = (
-        Page.objects.select_related("incident", "incident__severity", "team", "user", "acknowledged_by")
-        .filter(pk=pk, ack_token=token)
-        .first()
-        if len(token) <= 64
-        else None
-    )
+    page = paging.page_get_by_ack_token(pk=pk, token=token)
     if page is None:
         raise Http404("This acknowledgement link is not valid.")
     if request.method == "POST":

@@ -71,6 +71,7 @@ def test_ack_link_needs_a_sign_in_and_a_post(client, incident, member):
     page.refresh_from_db()
     assert page.status == Page.Status.TRIGGERED  # a GET (a mail scanner) acknowledges nothing
     assert client.get(reverse("oncall:page_ack_link", args=[page.pk, "wrong"])).status_code == 404
+    assert client.get(reverse("oncall:page_ack_link", args=[page.pk, "x" * 500])).status_code == 404
     response = client.post(url)
     assert response.status_code == 200
     page.refresh_from_db()
@@ -132,3 +133,12 @@ def test_incident_page_and_pages_api_cost_the_same_for_one_page_or_six(web, inci
     many_page = _queries(web, incident.get_absolute_url())
     assert many_page == one_page, (one_page, many_page)
     assert _queries(api, api_url) == one_api
+
+
+def test_acknowledge_never_redirects_off_site(client, incident, member):
+    page = paging.page_create(incident=incident, user=member, actor=member)
+    client.force_login(member)
+    response = client.post(
+        reverse("oncall:page_acknowledge", args=[page.pk]), {"next": "https://evil.example.com/"}
+    )
+    assert response.status_code == 302 and response["Location"] == incident.get_absolute_url()
