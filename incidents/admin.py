@@ -602,7 +602,7 @@ class ConsumerRunAdmin(
 
     @admin.display(description="Event", ordering="event_id")
     def event_summary(self, obj: ConsumerRun) -> str:
-        return f"{obj.event.get_kind_display()} on INC-{obj.event.incident_id}"
+        return f"{obj.event.kind_label} on INC-{obj.event.incident_id}"
 
     @admin.display(description="Last error")
     def short_error(self, obj: ConsumerRun) -> str:

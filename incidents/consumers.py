@@ -30,25 +30,38 @@ if TYPE_CHECKING:
 Handler = Callable[["TimelineEvent"], None]
 
 
+KindsSource = Callable[[], Iterable[str]]
+
+
 @dataclass(frozen=True)
 class Consumer:
     name: str
-    kinds: frozenset[str] | None  # None: every kind
+    kinds: frozenset[str] | KindsSource | None  # None: every kind; a callable: asked each time (a registry)
     handler: Handler
 
     def wants(self, kind: str) -> bool:
-        return self.kinds is None or kind in self.kinds
+        if self.kinds is None:
+            return True
+        if callable(self.kinds):
+            return kind in self.kinds()
+        return kind in self.kinds
 
 
 _registry: dict[str, Consumer] = {}
 
 
-def register(name: str, *, kinds: Iterable[str] | None, handler: Handler) -> Consumer:
-    """Register ``handler`` under the stable ``name`` for the event ``kinds`` (``None`` for all)."""
+def register(name: str, *, kinds: Iterable[str] | KindsSource | None, handler: Handler) -> Consumer:
+    """Register ``handler`` under the stable ``name`` for the event ``kinds`` (``None`` for all).
+
+    ``kinds`` may be a function returning the kinds, for a consumer whose kinds are registered later by apps
+    above it (routing takes every kind registered as routable).
+    """
     if not name or len(name) > 100:
         raise ValueError("A consumer needs a name of 1 to 100 characters.")
     existing = _registry.get(name)
-    consumer = Consumer(name=name, kinds=frozenset(kinds) if kinds is not None else None, handler=handler)
+    if kinds is not None and not callable(kinds):
+        kinds = frozenset(kinds)
+    consumer = Consumer(name=name, kinds=kinds, handler=handler)
     if existing is not None and existing.handler is not handler:
         raise ValueError(f"A consumer named {name!r} is already registered.")
     _registry[name] = consumer

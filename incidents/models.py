@@ -156,6 +156,9 @@ class RoleAssignment(models.Model):
 
 
 class EventKind(models.TextChoices):
+    """The incident core's own event kinds. Other apps register theirs in ``incidents.kinds``: a stored kind is a
+    plain string, so a wing adds kinds without a migration here."""
+
     DECLARED = "declared", "Declared"
     STATUS_CHANGED = "status_changed", "Status changed"
     SEVERITY_CHANGED = "severity_changed", "Severity changed"
@@ -164,7 +167,6 @@ class EventKind(models.TextChoices):
     NOTE_ADDED = "note_added", "Note"
     UPDATE_POSTED = "update_posted", "Update posted"
     FIELDS_CHANGED = "fields_changed", "Details changed"
-    REMINDER = "reminder", "Reminder"
     PAGED = "paged", "Paged"
     PAGE_ACKNOWLEDGED = "page_acknowledged", "Page acknowledged"
     PAGE_EXHAUSTED = "page_exhausted", "Page unanswered"
@@ -178,7 +180,9 @@ class TimelineEvent(models.Model):
     """One immutable fact about an incident. The timeline is the incident's history and the outbox of domain events."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=40, choices=EventKind.choices, db_index=True)
+    kind = models.CharField(
+        max_length=40, db_index=True, help_text="A registered event kind (incidents.kinds)."
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -194,7 +198,7 @@ class TimelineEvent(models.Model):
         indexes = [models.Index(fields=["incident", "occurred_at", "id"], name="event_incident_time")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on INC-{self.incident_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.kind_label} on INC-{self.incident_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.pop("_allow_update", False):
@@ -203,6 +207,12 @@ class TimelineEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableError("Timeline events are immutable.")
+
+    @property
+    def kind_label(self) -> str:
+        from incidents.kinds import get_kind
+
+        return get_kind(self.kind).label
 
 
 class ConsumerRun(models.Model):

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from incidents import consumers, permissions, state
+from incidents import consumers, kinds, permissions, state
 from incidents.models import (
     ConsumerRun,
     EventKind,
@@ -545,20 +545,31 @@ def incident_add_note(
 
 
 @transaction.atomic
-def incident_record_reminder(
-    *, incident: Incident | int, reminder: str, text: str, data: dict[str, Any] | None = None
+def incident_record_event(
+    *,
+    incident: Incident | int,
+    kind: str,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    actor=None,
+    source: str = Source.SYSTEM,
 ) -> TimelineEvent:
-    """Note on the timeline that Muster reminded someone (no update for a while, no lead, not closed).
+    """Record an event of a kind a wing registered (a reminder sent, a page acknowledged ...) on the incident.
 
-    The wings that deliver the reminder react to this event; the caller makes the wake-up idempotent.
+    The incident row is locked first, so the event is ordered with the incident's other changes. The kind must be
+    registered in ``incidents.kinds``; the wings that react to it register consumers. The caller owns the
+    permission check and makes its own wake-ups idempotent.
     """
+    if not kinds.is_registered(kind):
+        raise ValidationError(f"Unknown event kind '{kind}'.", field="kind")
     incident = _lock(incident)
     return timeline_record(
         incident=incident,
-        kind=EventKind.REMINDER,
-        source=Source.SYSTEM,
-        text=_clean_text(text, "text", required=True),
-        data={"reminder": reminder, **(data or {})},
+        kind=kind,
+        actor=actor,
+        source=source,
+        text=_clean_text(text, "text", required=False),
+        data=data or {},
     )
 
 

@@ -33,7 +33,8 @@ from incidents.forms import (
     TransitionForm,
     UpdateForm,
 )
-from incidents.models import EventKind, Incident, Source
+from incidents.models import Incident, Source
+from incidents.timeline import timeline_entries
 from teams.models import Team
 from teams.selectors import team_members
 
@@ -66,79 +67,6 @@ def _with_leads(incidents: Iterable[Incident]) -> list[Incident]:
     for incident in rows:
         incident.lead = selectors.incident_lead(incident)
     return rows
-
-
-FIELD_LABELS = {
-    "title": "Title",
-    "summary": "Summary",
-    "team": "Team",
-    "services": "Services",
-    "customer_impact": "Customer impact",
-    "private": "Private",
-}
-EVENT_ICONS = {
-    EventKind.DECLARED: "flag",
-    EventKind.STATUS_CHANGED: "arrow-right",
-    EventKind.SEVERITY_CHANGED: "signal",
-    EventKind.ROLE_ASSIGNED: "user-plus",
-    EventKind.ROLE_RELIEVED: "user-minus",
-    EventKind.NOTE_ADDED: "message",
-    EventKind.UPDATE_POSTED: "megaphone",
-    EventKind.FIELDS_CHANGED: "pencil",
-}
-
-
-def _show(value) -> str:
-    if value is None or value == "" or value == []:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    text = str(value)
-    return text if len(text) <= 120 else text[:117] + "…"
-
-
-def _timeline_entries(incident: Incident, severities: dict[str, object]) -> list:
-    """The timeline events, each with what the feed shows: an icon, severities, and changed fields."""
-    events = list(selectors.timeline_list(incident=incident))
-    # Role events record usernames; show people's names (one query for all of them).
-    usernames = {
-        name
-        for e in events
-        if e.kind in (EventKind.ROLE_ASSIGNED, EventKind.ROLE_RELIEVED) and isinstance(e.data, dict)
-        for name in (e.data.get("old"), e.data.get("new"))
-        if isinstance(name, str) and name
-    }
-    people = (
-        {u.get_username(): u for u in get_user_model().objects.filter(username__in=usernames)}
-        if usernames
-        else {}
-    )
-    for event in events:
-        data = event.data if isinstance(event.data, dict) else {}
-        event.icon = EVENT_ICONS.get(event.kind, "dot")
-        event.d = data
-        if event.kind in (EventKind.ROLE_ASSIGNED, EventKind.ROLE_RELIEVED):
-            event.old_person = people.get(data.get("old"))
-            event.new_person = people.get(data.get("new"))
-        if event.kind == EventKind.DECLARED:
-            event.sev_new = severities.get(data.get("severity"))
-        elif event.kind == EventKind.SEVERITY_CHANGED:
-            event.sev_old = severities.get(data.get("old"))
-            event.sev_new = severities.get(data.get("new"))
-        elif event.kind == EventKind.FIELDS_CHANGED:
-            changes = data.get("changes") or {}
-            event.changes = [
-                {
-                    "label": FIELD_LABELS.get(name, name.replace("_", " ").capitalize()),
-                    "old": _show(change.get("old")),
-                    "new": _show(change.get("new")),
-                }
-                for name, change in changes.items()
-                if isinstance(change, dict)
-            ]
-    return events
 
 
 def _assignable_users(incident: Incident) -> dict[str, list]:
@@ -174,7 +102,10 @@ def _region_context(
         severities = list(selectors.severity_list())
         ctx["severities"] = severities
     if TIMELINE in regions:
-        ctx["events"] = _timeline_entries(incident, {s.slug: s for s in ctx["severities"]})
+        ctx["entries"] = timeline_entries(
+            selectors.timeline_list(incident=incident),
+            {"severities": {s.slug: s for s in ctx["severities"]}},
+        )
     if SIDEBAR in regions:
         ctx["targets"] = [
             {"value": s.value, "label": state.ACTION_LABELS[s], "status": s.value}

@@ -7,10 +7,15 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from incidents.consumers import register
-        from notifications import incident_channel, routing
+        from incidents.kinds import register_kind
+        from notifications import incident_channel, reminders, routing
 
-        register("notifications.route", kinds=routing.ROUTED_KINDS, handler=routing.route_event)
+        register_kind(
+            reminders.REMINDER,
+            label="Reminder",
+            icon="clock",
+            template="notifications/timeline/reminder.html",
+        )
+        register("notifications.route", kinds=routing.routed_kinds, handler=routing.route_event)
         register(incident_channel.CONSUMER, kinds=incident_channel.KINDS, handler=incident_channel.on_event)
-        from notifications import reminders
-
-        register("notifications.reminders", kinds={"reminder"}, handler=reminders.reminder_deliver)
+        register("notifications.reminders", kinds={reminders.REMINDER}, handler=reminders.reminder_deliver)

@@ -7,7 +7,7 @@ each due reminder in its own transaction:
 1. lock the incident and check again that the reminder is still due (someone may just have posted an update);
 2. insert a ``Reminder`` row under its unique key: a second beat run, or a second worker racing this one, fails
    on the key, rolls its savepoint back and sends nothing;
-3. note it on the timeline (``incidents.services.incident_record_reminder``) with who is being reminded.
+3. note it on the timeline (``incidents.services.incident_record_event``) with who is being reminded.
 
 The timeline consumer ``notifications.reminders`` (``reminder_deliver``) then turns that event into a Slack DM
 and an email for each person, through the outbox.
@@ -40,12 +40,15 @@ from django.utils import timezone
 from incidents import permissions
 from incidents import selectors as incident_selectors
 from incidents.models import EventKind, Incident, RoleAssignment, TimelineEvent
-from incidents.services import incident_record_reminder
+from incidents.services import incident_record_event
 from incidents.state import OPEN_STATUSES, Status
 from notifications.models import Reminder
 from notifications.recipients import drafts_for_person, team_oncall
 from notifications.render import incident_url, render
 from notifications.services import messages_enqueue
+
+# The timeline event kind recorded when a reminder goes out (registered in NotificationsConfig.ready()).
+REMINDER = "reminder"
 
 logger = logging.getLogger(__name__)
 
@@ -209,11 +212,12 @@ def reminder_send(*, due: Due, now: datetime) -> Reminder | None:
             .get()
         )
         recipients = _recipients(due.kind, incident, now)
-        event = incident_record_reminder(
+        event = incident_record_event(
             incident=incident,
-            reminder=due.kind,
+            kind=REMINDER,
             text=_timeline_text(due, incident, recipients, now),
             data={
+                "reminder": due.kind,
                 "key": due.key,
                 "since": due.since.isoformat(),
                 "at": now.isoformat(),

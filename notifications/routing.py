@@ -14,16 +14,22 @@ from typing import Any
 from django.utils import timezone
 
 from incidents import selectors as incident_selectors
+from incidents.kinds import routable_kinds
 from incidents.models import EventKind, Incident, TimelineEvent
 from notifications import channels, selectors
 from notifications.models import Channel, Destination, RoutingRule
 from notifications.render import incident_url, render
 from notifications.services import Draft, messages_enqueue, parse_addresses
 
+# What a rule with no kinds reacts to. Any kind registered as routable (``incidents.kinds``) may be chosen.
 DEFAULT_KINDS = frozenset(
     {EventKind.DECLARED, EventKind.STATUS_CHANGED, EventKind.SEVERITY_CHANGED, EventKind.UPDATE_POSTED}
 )
-ROUTED_KINDS = DEFAULT_KINDS | {EventKind.ROLE_ASSIGNED, EventKind.ROLE_RELIEVED, EventKind.FIELDS_CHANGED}
+
+
+def routed_kinds() -> frozenset[str]:
+    """Every kind a routing rule may match: the registered routable kinds (a wing's kinds included)."""
+    return routable_kinds()
 
 
 def dedupe_key(*parts: Any) -> str:

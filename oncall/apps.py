@@ -6,6 +6,15 @@ class OncallConfig(AppConfig):
     verbose_name = "On-call"
 
     def ready(self) -> None:
+        from incidents.kinds import register_kind
+
+        for value, label, icon in (
+            ("paged", "Paged", "alert"),
+            ("page_acknowledged", "Page acknowledged", "check"),
+            ("page_exhausted", "Page unanswered", "alert"),
+        ):
+            register_kind(value, label=label, icon=icon, template=f"oncall/timeline/{value}.html")
+
         # Paging: auto-page on declare, stop pages when the incident is no longer open.
         from oncall import paging
 

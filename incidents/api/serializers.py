@@ -6,12 +6,14 @@ the same number of queries for 3 incidents as for 30. Input serializers check sh
 """
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api_base import StrictInputSerializer, absolute_url
 from incidents import selectors, services, state
-from incidents.models import EventKind, Incident, Role, RoleAssignment, Severity, Source, TimelineEvent
+from incidents.kinds import all_kinds
+from incidents.models import Incident, Role, RoleAssignment, Severity, Source, TimelineEvent
 from teams.api.serializers import (
     SLUG_MAX,
     USERNAME_MAX,
@@ -234,8 +236,20 @@ class RoleAssignmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _kinds_help() -> str:
+    values = ", ".join(f"`{k.value}`" for k in all_kinds())
+    return (
+        "The event kind, a string. Apps register kinds, so clients must accept values not listed here. "
+        f"Registered now: {values}."
+    )
+
+
+_registered_kinds_help = lazy(_kinds_help, str)
+
+
 class TimelineEventSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=EventKind.choices, read_only=True)
+    kind = serializers.CharField(read_only=True, help_text=_registered_kinds_help())
+    kind_label = serializers.CharField(read_only=True, help_text="What the kind is called.")
     actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
     source = serializers.ChoiceField(choices=Source.choices, read_only=True)
     data = serializers.DictField(
@@ -245,5 +259,5 @@ class TimelineEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TimelineEvent
-        fields = ["id", "kind", "actor", "source", "occurred_at", "text", "data"]
+        fields = ["id", "kind", "kind_label", "actor", "source", "occurred_at", "text", "data"]
         read_only_fields = fields

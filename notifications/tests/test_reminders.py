@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidents import services
-from incidents.models import EventKind, Incident, Severity, TimelineEvent
+from incidents.models import Incident, Severity, TimelineEvent
 from notifications import reminders, tasks
 from notifications.models import Contact, Message, Reminder
 from notifications.recipients import register_oncall_resolver, unregister_oncall_resolver
@@ -53,7 +53,7 @@ def kinds(incident) -> list[str]:
 
 
 def reminder_events(incident):
-    return list(TimelineEvent.objects.filter(incident=incident, kind=EventKind.REMINDER).order_by("pk"))
+    return list(TimelineEvent.objects.filter(incident=incident, kind="reminder").order_by("pk"))
 
 
 def parsed(mail):
