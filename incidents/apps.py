@@ -6,6 +6,32 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
+        from core.slots import register_nav, register_panel
         from incidents.timeline import register_core_kinds
 
         register_core_kinds()
+        register_nav(
+            name="dashboard",
+            label="Dashboard",
+            url_name="incidents:dashboard",
+            icon="home",
+            order=10,
+            namespaces=("incidents:dashboard",),
+        )
+        register_nav(
+            name="incidents",
+            label="Incidents",
+            url_name="incidents:list",
+            icon="list",
+            order=20,
+            namespaces=("incidents",),
+        )
+        register_panel(
+            "page.actions", name="declare", template="incidents/panels/declare_button.html", order=10
+        )
+        register_panel(
+            "team.actions", name="declare", template="incidents/panels/team_declare.html", order=90
+        )
+        register_panel(
+            "team.main", name="open_incidents", template="incidents/panels/team_open.html", order=10
+        )

@@ -6,10 +6,24 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from core.slots import register_nav, register_panel
         from incidents.consumers import register
         from incidents.kinds import register_kind
         from notifications import incident_channel, reminders, routing
 
+        register_panel(
+            "incident.main", name="messages", template="notifications/panels/messages.html", order=10
+        )
+        register_panel("page.banner", name="attention", template="notifications/web/attention_banner.html")
+        register_nav(
+            name="health",
+            label="Delivery health",
+            url_name="notifications:health",
+            icon="server",
+            order=90,
+            staff_only=True,
+            place="menu",
+        )
         register_kind(
             reminders.REMINDER,
             label="Reminder",

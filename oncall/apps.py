@@ -6,7 +6,19 @@ class OncallConfig(AppConfig):
     verbose_name = "On-call"
 
     def ready(self) -> None:
+        from core.slots import register_nav, register_panel
         from incidents.kinds import register_kind
+
+        register_nav(
+            name="oncall",
+            label="On call",
+            url_name="oncall:index",
+            icon="clock",
+            order=40,
+            namespaces=("oncall",),
+        )
+        register_panel("team.actions", name="oncall", template="oncall/panels/team_oncall.html", order=10)
+        register_panel("incident.main", name="paging", template="oncall/paging/slot.html", order=20)
 
         for value, label, icon in (
             ("paged", "Paged", "alert"),

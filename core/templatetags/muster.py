@@ -196,3 +196,55 @@ def icon(name: str, size: int = 16, label: str = "") -> str:
         aria,
         mark_safe(body),  # constant markup from ICONS
     )
+
+
+# --- Slots: what apps above contribute to a page (core.slots) ------------------------------------------------
+
+
+@register.simple_tag(takes_context=True)
+def slot(context, name: str, obj=None) -> str:
+    """``{% slot "incident.main" incident %}``: render every panel registered in the slot, in order."""
+    from django.template.loader import get_template
+
+    from core import slots
+
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    parts = []
+    for panel in slots.panels(name):
+        extra = panel.context(obj, user) if panel.context is not None else {}
+        if extra is None:
+            continue
+        with context.push(panel=panel, slot_object=obj, **extra):
+            parts.append(get_template(panel.template).template.render(context))
+    return mark_safe("".join(parts))
+
+
+@register.simple_tag(takes_context=True)
+def nav_links(context, place: str = "main") -> list:
+    """The navigation entries of ``place`` the user may see, each with its URL and whether it is current."""
+    from django.urls import NoReverseMatch, reverse
+
+    from core import slots
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    match = getattr(request, "resolver_match", None)
+    here = (match.namespace, f"{match.namespace}:{match.url_name}") if match else ("", "")
+    links = []
+    for entry in slots.nav_entries(place):
+        if entry.staff_only and not getattr(user, "is_staff", False):
+            continue
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue
+        exact = here[1] in entry.namespaces
+        links.append(
+            {"entry": entry, "url": url, "exact": exact, "current": exact or here[0] in entry.namespaces}
+        )
+    # "incidents:dashboard" beats "incidents": only the most specific entry is the current page.
+    if any(link["exact"] for link in links):
+        for link in links:
+            link["current"] = link["exact"]
+    return links

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0004_page_event_kinds'),
+        ("incidents", "0004_page_event_kinds"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(db_index=True, help_text='A registered event kind (incidents.kinds).', max_length=40),
+            model_name="timelineevent",
+            name="kind",
+            field=models.CharField(
+                db_index=True, help_text="A registered event kind (incidents.kinds).", max_length=40
+            ),
         ),
     ]
