@@ -10,6 +10,7 @@ import logging
 import random
 from collections.abc import Iterable
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -113,6 +114,12 @@ def consumer_backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
+class RunOutcome(StrEnum):
+    """What ``consumer_run_execute`` came to when it did not run the consumer (else the run's status)."""
+
+    LOCKED = "locked"  # another worker holds the run
+
+
 def consumer_run_execute(*, run_id: int) -> str:
     """Run one consumer for one event, at most once to completion. Returns the run's status afterwards.
 
@@ -127,7 +134,7 @@ def consumer_run_execute(*, run_id: int) -> str:
             .first()
         )
         if run is None:
-            return "locked"
+            return RunOutcome.LOCKED
         if run.status != ConsumerRun.Status.PENDING:
             return run.status
         consumer = consumers.get(run.consumer)

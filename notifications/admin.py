@@ -6,6 +6,7 @@ the incident, as everywhere else.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
@@ -15,10 +16,9 @@ from django.utils.text import Truncator
 from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, SafeActionIdsMixin
 from core.errors import DomainError
 from incidents.selectors import parse_reference
-from notifications import checks, selectors, services
+from notifications import channels, checks, selectors, services
 from notifications.models import (
     AttentionWindow,
-    Channel,
     Contact,
     Destination,
     IncidentSlackChannel,
@@ -56,7 +56,14 @@ class DestinationAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.Mode
         (
             "Where",
             {
-                "fields": ("slack_channel", "mention", "email_addresses", "webhook_url", "webhook_secret"),
+                "fields": (
+                    "slack_channel",
+                    "mention",
+                    "email_addresses",
+                    "webhook_url",
+                    "webhook_secret",
+                    "address",
+                ),
                 "description": "Fill in the fields of the destination's channel; the others are ignored.",
             },
         ),
@@ -64,23 +71,18 @@ class DestinationAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.Mode
     )
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "channel":
+            return forms.ChoiceField(
+                choices=channels.choices, label="Channel", help_text="The registered transport that delivers."
+            )
         if db_field.name == "webhook_url":
             kwargs["assume_scheme"] = "https"
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="Target")
     def target_summary(self, obj: Destination) -> str:
-        if obj.channel == Channel.SLACK:
-            return f"{obj.mention} {obj.slack_channel}".strip()
-        if obj.channel == Channel.EMAIL:
-            addresses = services.parse_addresses(obj.email_addresses)
-            if len(addresses) > 2:
-                return f"{', '.join(addresses[:2])} and {len(addresses) - 2} more"
-            return ", ".join(addresses) or "-"
-        if obj.channel == Channel.WEBHOOK:
-            signed = " (signed)" if obj.webhook_secret else ""
-            return short(obj.webhook_url, 60) + signed
-        return "-"
+        transport = channels.registry().get(obj.channel)
+        return (transport.describe(obj) if transport is not None else "") or "-"
 
     @admin.display(description="Last error", ordering="last_error_at")
     def error_summary(self, obj: Destination) -> str:

@@ -9,7 +9,10 @@ class NotificationsConfig(AppConfig):
         from core.slots import register_nav, register_panel
         from incidents.consumers import register
         from incidents.kinds import register_kind
-        from notifications import incident_channel, reminders, routing
+        from notifications import channels, incident_channel, reminders, routing
+
+        channels.register_builtin()
+        incident_channel.register_operations()
 
         register_panel(
             "incident.main", name="messages", template="notifications/panels/messages.html", order=10

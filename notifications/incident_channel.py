@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -38,6 +37,7 @@ from incidents import selectors as incident_selectors
 from incidents.models import EventKind, Incident, TimelineEvent
 from incidents.state import FINAL_STATUSES
 from notifications import channels
+from notifications.channels import slack
 from notifications.models import Channel, IncidentSlackChannel, Message
 from notifications.recipients import slack_target
 from notifications.render import incident_url, render
@@ -61,6 +61,9 @@ KINDS = frozenset(
 SUMMARY_KINDS = KINDS - {EventKind.DECLARED, EventKind.UPDATE_POSTED}
 
 NAME_MAX = 80  # Slack's limit for channel names
+#: What a message of the incident channel waits for (``Message.blocked_on``).
+BLOCKED_ON_CHANNEL = "slack.incident_channel"
+BLOCKED_ON_SUMMARY = "slack.incident_summary"
 WAITING_FOR_CHANNEL = "The incident channel is not created yet; retrying later."
 WAITING_FOR_SUMMARY = "The incident summary is not posted yet; retrying later."
 CHANNEL_FAILED = "The incident channel could not be created (its channel.create message is dead)."
@@ -267,7 +270,7 @@ def channel_created(row: IncidentSlackChannel, *, channel_id: str, name: str) ->
         if not stored:  # another attempt got there first: keep its channel
             channel_id = IncidentSlackChannel.objects.values_list("channel_id", flat=True).get(pk=row.pk)
         else:
-            _revive(row, kinds=NEEDS_CHANNEL, reasons=(WAITING_FOR_CHANNEL, CHANNEL_FAILED))
+            _revive(row, kinds=NEEDS_CHANNEL, blocked_on=BLOCKED_ON_CHANNEL)
     row.channel_id, row.name = channel_id, name if stored else row.name
     return channel_id
 
@@ -279,7 +282,7 @@ def summary_posted(row: IncidentSlackChannel, *, ts: str, replace: str = "") -> 
         if not stored:
             ts = IncidentSlackChannel.objects.values_list("summary_ts", flat=True).get(pk=row.pk)
         else:
-            _revive(row, kinds=("summary.update",), reasons=(WAITING_FOR_SUMMARY, SUMMARY_FAILED))
+            _revive(row, kinds=("summary.update",), blocked_on=BLOCKED_ON_SUMMARY)
     row.summary_ts = ts
     return ts
 
@@ -291,15 +294,12 @@ def channel_archived(row: IncidentSlackChannel) -> None:
     row.archived_at = row.archived_at or now
 
 
-def _revive(row: IncidentSlackChannel, *, kinds, reasons: tuple[str, ...]) -> None:
+def _revive(row: IncidentSlackChannel, *, kinds, blocked_on: str) -> None:
     """Put back in the queue, due now, the operations that were waiting for what now exists: those backing off
     (their next try could be half a minute away), those that died waiting after a long Slack outage, and those
     dead because an admin resent a dead ``channel.create`` that then succeeded."""
-    because = Q()
-    for reason in reasons:
-        because |= Q(last_error__contains=reason)
     revived = Message.objects.filter(
-        because,
+        blocked_on=blocked_on,
         incident_id=row.incident_id,
         channel=Channel.SLACK,
         kind__in=list(kinds),
@@ -309,7 +309,11 @@ def _revive(row: IncidentSlackChannel, *, kinds, reasons: tuple[str, ...]) -> No
     if not ids:
         return
     Message.objects.filter(pk__in=ids, status__in=[Message.Status.DEAD, Message.Status.FAILED]).update(
-        status=Message.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+        status=Message.Status.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        last_error="",
+        blocked_on="",
     )
     transaction.on_commit(lambda: _deliver_later(ids))
 
@@ -321,3 +325,130 @@ def _deliver_later(ids: list[int]) -> None:
         tasks.deliver_messages.delay(ids)
     except Exception:
         logger.warning("Could not queue incident channel messages %s; the sweeper will.", ids, exc_info=True)
+
+
+# --- The Slack operations of the incident channel (carried by the Slack transport) ------------------------------------------------------------------------
+
+#: How many names (``name``, ``name-2`` ... ) channel.create tries before giving up on a taken name.
+NAME_ATTEMPTS = 20
+
+
+def _channel_row(message):
+    return channel_for_message(message)
+
+
+def _channel_id(row) -> str:
+    """The created channel's id, or TransientError (retry later) while channel.create has not succeeded."""
+    if row.channel_id:
+        return row.channel_id
+    if operation_dead(row, "channel.create"):
+        raise channels.PermanentError(CHANNEL_FAILED, blocked_on=BLOCKED_ON_CHANNEL)
+    raise channels.Blocked(WAITING_FOR_CHANNEL, on=BLOCKED_ON_CHANNEL)
+
+
+def op_channel_create(web, message) -> str:
+    """conversations.create with the incident's channel name; a taken name gets a -2, -3 ... suffix."""
+    row = _channel_row(message)
+    if row.channel_id:  # created by an earlier attempt whose "sent" mark was lost
+        return row.channel_id
+    for attempt in range(1, NAME_ATTEMPTS + 1):
+        name = name_with_suffix(row.name, attempt)
+        data = slack.call(
+            web.conversations_create, name=name, is_private=row.is_private, accept={"name_taken"}
+        )
+        if data.get("error") == "name_taken":
+            continue
+        channel_id = str((data.get("channel") or {}).get("id", ""))
+        if not channel_id:
+            raise channels.TransientError("Slack created the channel but answered no id.")
+        return channel_created(row, channel_id=channel_id, name=name)
+    raise channels.PermanentError(f"Slack channel names {row.name} to {name} are all taken.")
+
+
+def op_channel_invite(web, message) -> str:
+    """conversations.invite of one person (``message.target`` is a member id or ``email:...``)."""
+    channel_id = _channel_id(_channel_row(message))
+    user = slack.user_id_for(web, message.target)
+    slack.call(
+        web.conversations_invite,
+        channel=channel_id,
+        users=user,
+        accept={"already_in_channel", "cant_invite_self"},
+    )
+    return channel_id
+
+
+def op_summary_post(web, message) -> str:
+    """Post the live summary, rendered from the incident's state now, and keep its ts for later edits."""
+    row = _channel_row(message)
+    if row.summary_ts:  # posted by an earlier attempt whose "sent" mark was lost
+        return row.summary_ts
+    channel_id = _channel_id(row)
+    data = slack.call(web.chat_postMessage, channel=channel_id, text=summary_text(row))
+    return summary_posted(row, ts=str(data.get("ts", "")))
+
+
+#: How many times one summary edit re-sends when the incident changed while it was on its way.
+SUMMARY_EDITS = 3
+
+
+def op_summary_update(web, message) -> str:
+    """chat.update of the live summary with the incident's state *now*, so edits delivered out of order still
+    end on the current state. A summary deleted in Slack is posted again.
+
+    Two workers editing at once could land in Slack in the other order than they read the incident; so after an
+    edit the summary is rendered again, and sent again if the incident changed meanwhile. The last edit to land
+    then always carries the state as it was after the last change.
+    """
+    row = _channel_row(message)
+    channel_id = _channel_id(row)
+    if not row.summary_ts:
+        if operation_dead(row, "summary.post"):
+            raise channels.PermanentError(SUMMARY_FAILED, blocked_on=BLOCKED_ON_SUMMARY)
+        raise channels.Blocked(WAITING_FOR_SUMMARY, on=BLOCKED_ON_SUMMARY)
+    text = summary_text(row)
+    for _ in range(SUMMARY_EDITS):
+        data = slack.call(
+            web.chat_update, channel=channel_id, ts=row.summary_ts, text=text, accept={"message_not_found"}
+        )
+        if data.get("error") == "message_not_found":
+            posted = slack.call(web.chat_postMessage, channel=channel_id, text=text)
+            summary_posted(row, ts=str(posted.get("ts", "")), replace=row.summary_ts)
+        latest = summary_text(row)
+        if latest == text:
+            break
+        text = latest
+    return row.summary_ts
+
+
+def op_channel_archive(web, message) -> str:
+    row = _channel_row(message)
+    channel_id = _channel_id(row)
+    if row.archived_at is None:
+        slack.call(web.conversations_archive, channel=channel_id, accept={"already_archived"})
+        channel_archived(row)
+    return channel_id
+
+
+def op_channel_post(web, message) -> str:
+    """Post ``message.body`` (an incident update) into the incident's channel."""
+    row = _channel_row(message)
+    channel_id = _channel_id(row)
+    if leaks(row):
+        raise channels.PermanentError(
+            "The incident was made private; its public channel gets no more updates."
+        )
+    data = slack.call(web.chat_postMessage, channel=channel_id, text=message.body)
+    return str(data.get("ts", ""))
+
+
+def register_operations() -> None:
+    for kind, operation in (
+        ("channel.create", op_channel_create),
+        ("channel.invite", op_channel_invite),
+        ("summary.post", op_summary_post),
+        ("summary.update", op_summary_update),
+        ("channel.archive", op_channel_archive),
+        ("channel.post", op_channel_post),
+    ):
+        slack.register_operation(kind, operation)

@@ -15,16 +15,22 @@ from teams.models import Service, Team
 
 
 class Channel(models.TextChoices):
+    """The transports the house ships. A channel is stored as the name of any registered transport
+    (``notifications.channels.register_transport``), so these are names, not the closed set of values."""
+
     SLACK = "slack", "Slack"
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
+
+
+CHANNEL_HELP = "The name of a registered transport (slack, email, webhook, or one an app adds)."
 
 
 class Destination(models.Model):
     """A place messages go: a Slack channel, an email list or an outgoing webhook endpoint."""
 
     name = models.CharField(max_length=100, unique=True)
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    channel = models.CharField(max_length=40, help_text=CHANNEL_HELP)
     slack_channel = models.CharField(
         max_length=80, blank=True, help_text="Slack channel name (#incidents) or id (C0123ABCD)."
     )
@@ -32,6 +38,9 @@ class Destination(models.Model):
         blank=True, help_text="Email addresses, one per line or separated by commas."
     )
     webhook_url = models.URLField(max_length=500, blank=True)
+    address = models.CharField(
+        max_length=500, blank=True, help_text="Where a transport added by an app delivers, in its own format."
+    )
     webhook_secret = models.CharField(
         max_length=200, blank=True, help_text="Signs each delivery with HMAC-SHA256 (X-Muster-Signature)."
     )
@@ -48,7 +57,13 @@ class Destination(models.Model):
         ordering = ["channel", "name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_channel_display()})"
+        return f"{self.name} ({self.channel_label})"
+
+    @property
+    def channel_label(self) -> str:
+        from notifications import channels
+
+        return channels.label(self.channel)
 
     def clean(self) -> None:
         from notifications import services
@@ -168,7 +183,7 @@ class Message(models.Model):
         DEAD = "dead", "Dead"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    channel = models.CharField(max_length=40, help_text=CHANNEL_HELP)
     kind = models.CharField(
         max_length=40,
         default="post",
@@ -204,6 +219,11 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     external_id = models.CharField(max_length=255, blank=True, help_text="Slack ts, SMTP Message-ID ...")
     last_error = models.TextField(blank=True)
+    blocked_on = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="What the message waits for before it can go (the incident's Slack channel, its summary).",
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -214,7 +234,13 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.kind} to {self.target} ({self.status})"
+        return f"{self.channel_label} {self.kind} to {self.target} ({self.status})"
+
+    @property
+    def channel_label(self) -> str:
+        from notifications import channels
+
+        return channels.label(self.channel)
 
 
 class Reminder(models.Model):

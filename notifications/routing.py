@@ -17,9 +17,9 @@ from incidents import selectors as incident_selectors
 from incidents.kinds import routable_kinds
 from incidents.models import EventKind, Incident, TimelineEvent
 from notifications import channels, selectors
-from notifications.models import Channel, Destination, RoutingRule
+from notifications.models import Destination, RoutingRule
 from notifications.render import incident_url, render
-from notifications.services import Draft, messages_enqueue, parse_addresses
+from notifications.services import Draft, messages_enqueue
 
 # What a rule with no kinds reacts to. Any kind registered as routable (``incidents.kinds``) may be chosen.
 DEFAULT_KINDS = frozenset(
@@ -94,51 +94,32 @@ def event_context(event: TimelineEvent) -> dict[str, Any]:
 
 
 def drafts_for(event: TimelineEvent, destinations: list[Destination]) -> Iterator[Draft]:
-    """Render once per channel, then one draft per destination (per address for email lists)."""
+    """Each destination's transport drafts its messages; the event is rendered once per format for all of them."""
     context = event_context(event)
-    enabled = {name for name, transport in channels.registry().items() if transport.enabled()}
+    transports = {name: t for name, t in channels.registry().items() if t.enabled()}
     common = {"incident_id": event.incident_id, "event_id": event.pk}
-    slack = email = webhook = None
+    rendered: dict[tuple, Any] = {}
+
+    def render_once(fmt: str, *, html: bool = False, subject: bool = False):
+        key = (fmt, html, subject)
+        if key not in rendered:
+            rendered[key] = render(fmt, "event", context, html=html, subject=subject)
+        return rendered[key]
+
     for destination in destinations:
-        if destination.channel not in enabled:
+        transport = transports.get(destination.channel)
+        if transport is None:
             continue
-        if destination.channel == Channel.SLACK:
-            slack = slack or render("slack", "event", context)
-            body = f"{destination.mention} {slack.text}" if destination.mention else slack.text
+        for fields in transport.route(destination, event=event, context=context, render=render_once):
+            fields = dict(fields)
+            key = fields.pop("key", None)
+            parts = ("ev", event.pk, "dest", destination.pk) + ((key,) if key else ())
             yield Draft(
-                channel=Channel.SLACK,
-                kind="post",
-                target=destination.slack_channel,
-                body=body,
-                dedupe_key=dedupe_key("ev", event.pk, "dest", destination.pk),
+                channel=transport.name,
+                dedupe_key=dedupe_key(*parts),
                 destination_id=destination.pk,
                 **common,
-            )
-        elif destination.channel == Channel.EMAIL:
-            email = email or render("email", "event", context, html=True, subject=True)
-            for address in parse_addresses(destination.email_addresses):
-                yield Draft(
-                    channel=Channel.EMAIL,
-                    kind="email",
-                    target=address,
-                    subject=email.subject,
-                    body=email.text,
-                    html=email.html,
-                    dedupe_key=dedupe_key("ev", event.pk, "dest", destination.pk, address.lower()),
-                    destination_id=destination.pk,
-                    **common,
-                )
-        elif destination.channel == Channel.WEBHOOK:
-            webhook = webhook or render("webhook", "event", context)
-            yield Draft(
-                channel=Channel.WEBHOOK,
-                kind="webhook",
-                target=destination.webhook_url,
-                body=webhook.text,
-                payload=webhook_payload(event, webhook.text, context["url"]),
-                dedupe_key=dedupe_key("ev", event.pk, "dest", destination.pk),
-                destination_id=destination.pk,
-                **common,
+                **fields,
             )
 
 

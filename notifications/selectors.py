@@ -70,7 +70,7 @@ def delivery_health(*, now: datetime | None = None) -> list[dict]:
     }
     transports = channels.registry()
     rows = []
-    for value, label in Channel.choices:
+    for value, label in channels.choices():
         row = counts.get(value, {})
         transport = transports.get(value)
         oldest = row.get("oldest_pending")

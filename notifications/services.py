@@ -17,30 +17,31 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import EmailValidator, URLValidator
-from django.core.validators import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core.errors import Conflict, NotFound, ValidationError
 from notifications import channels
-from notifications.models import Channel, Destination, Message
+from notifications.models import Destination, Message
 
 logger = logging.getLogger(__name__)
-
-SLACK_CHANNEL_RE = re.compile(r"^(#[a-z0-9][a-z0-9_\-]{0,79}|[CGD][A-Z0-9]{6,20})$")
-_email_validator = EmailValidator()
-_url_validator = URLValidator(schemes=["http", "https"])
 
 
 # --- Enqueue ----------------------------------------------------------------------------------------
 
 
-@dataclass
+class Outcome(StrEnum):
+    """What a delivery attempt came to besides a message status (``Message.Status`` values are outcomes too)."""
+
+    LOST = "lost"  # the claim was lost: another worker took the message over after the lease ran out
+
+
+@dataclass(frozen=True)
 class Draft:
     """A message about to be written. ``dedupe_key`` makes writing it twice a no-op."""
 
@@ -187,6 +188,7 @@ def message_mark_sent(*, message: Message, external_id: str = "") -> bool:
         sent_at=now,
         external_id=(external_id or "")[:255],
         last_error="",
+        blocked_on="",
         lease_until=None,
         claim_token=None,
     )
@@ -201,6 +203,7 @@ def message_mark_failed(*, message: Message, error: channels.base.DeliveryError 
     """Record a failed attempt: retry later with backoff (honouring Retry-After), or dead when it cannot succeed."""
     now = timezone.now()
     text = (str(error) or error.__class__.__name__)[:4000]
+    blocked_on = (getattr(error, "blocked_on", "") or "")[:40]
     permanent = getattr(error, "permanent", False)
     if permanent or message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
         status = Message.Status.DEAD
@@ -216,10 +219,18 @@ def message_mark_failed(*, message: Message, error: channels.base.DeliveryError 
         next_at = now + delay
     done = Message.objects.filter(
         pk=message.pk, claim_token=message.claim_token, status=Message.Status.SENDING
-    ).update(status=status, next_attempt_at=next_at, last_error=text, lease_until=None, claim_token=None)
+    ).update(
+        status=status,
+        next_attempt_at=next_at,
+        last_error=text,
+        blocked_on=blocked_on,
+        lease_until=None,
+        claim_token=None,
+    )
     if not done:
-        return "lost"
+        return Outcome.LOST
     message.status, message.next_attempt_at, message.last_error = status, next_at, text
+    message.blocked_on = blocked_on
     if status == Message.Status.DEAD and message.destination_id:
         Destination.objects.filter(pk=message.destination_id).update(last_error=text, last_error_at=now)
     return status
@@ -249,7 +260,7 @@ def messages_deliver(*, message_ids: Sequence[int]) -> dict[str, int]:
             with transport.session() as session:
                 for position, message in enumerate(batch):
                     if not _lease_holds(batch, position):
-                        outcome["lost"] = outcome.get("lost", 0) + 1
+                        outcome[Outcome.LOST] = outcome.get(Outcome.LOST, 0) + 1
                         continue
                     status = _deliver_one(session, message)
                     outcome[status] = outcome.get(status, 0) + 1
@@ -313,7 +324,7 @@ def _deliver_one(session: channels.Transport, message: Message) -> str:
         )
     if message_mark_sent(message=message, external_id=external_id or ""):
         return Message.Status.SENT
-    return "lost"
+    return Outcome.LOST
 
 
 def message_resend(*, message: Message | int, actor=None) -> Message:
@@ -362,28 +373,8 @@ def parse_addresses(text: str) -> list[str]:
 
 def destination_check(destination: Destination) -> None:
     """Raise ValidationError (with the field) when a destination cannot work as configured."""
-    if destination.channel not in Channel.values:
-        raise ValidationError(f"Unknown channel {destination.channel!r}.", field="channel")
-    if destination.channel == Channel.SLACK:
-        value = (destination.slack_channel or "").strip()
-        if not SLACK_CHANNEL_RE.match(value):
-            raise ValidationError(
-                "Give a Slack channel as #name (lower case, no spaces) or as a channel id like C0123ABCD.",
-                field="slack_channel",
-            )
-    elif destination.channel == Channel.EMAIL:
-        addresses = parse_addresses(destination.email_addresses)
-        if not addresses:
-            raise ValidationError("Give at least one email address.", field="email_addresses")
-        for address in addresses:
-            try:
-                _email_validator(address)
-            except DjangoValidationError:
-                raise ValidationError(
-                    f"'{address[:100]}' is not an email address.", field="email_addresses"
-                ) from None
-    elif destination.channel == Channel.WEBHOOK:
-        try:
-            _url_validator(destination.webhook_url or "")
-        except DjangoValidationError:
-            raise ValidationError("Give the webhook's http(s) URL.", field="webhook_url") from None
+    try:
+        transport = channels.get(destination.channel)
+    except channels.PermanentError:
+        raise ValidationError(f"Unknown channel {destination.channel!r}.", field="channel") from None
+    transport.check_destination(destination)

@@ -4,11 +4,11 @@ and the delivery health report."""
 from rest_framework import serializers
 
 from core.api_base import StrictInputSerializer
-from notifications.models import AttentionWindow, Channel, Destination, Message
+from notifications.models import CHANNEL_HELP, AttentionWindow, Destination, Message
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
+    channel = serializers.CharField(read_only=True, help_text=CHANNEL_HELP)
     status = serializers.ChoiceField(
         choices=Message.Status.choices,
         read_only=True,
@@ -52,7 +52,7 @@ class ResendSerializer(StrictInputSerializer):
 
 
 class ChannelHealthSerializer(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=Channel.choices)
+    channel = serializers.CharField(max_length=40, help_text=CHANNEL_HELP)
     label = serializers.CharField()
     enabled = serializers.BooleanField(help_text="Switched on by configuration.")
     configuration_error = serializers.CharField(
@@ -82,7 +82,7 @@ class ChannelHealthSerializer(serializers.Serializer):
 
 
 class DestinationErrorSerializer(serializers.ModelSerializer):
-    channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
+    channel = serializers.CharField(read_only=True, help_text=CHANNEL_HELP)
 
     class Meta:
         model = Destination

@@ -146,12 +146,46 @@ class EmailTransport(Transport):
 
     @contextlib.contextmanager
     def session(self) -> Iterator[_Session]:
-        session = _Session()
-        try:
+        with contextlib.closing(_Session()) as session:
             yield session
-        finally:
-            session.close()
 
-    def send(self, message) -> str:
-        with self.session() as session:
-            return session.send(message)
+    def check_destination(self, destination) -> None:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+        from django.core.validators import EmailValidator
+
+        from core.errors import ValidationError
+        from notifications.services import parse_addresses
+
+        addresses = parse_addresses(destination.email_addresses)
+        if not addresses:
+            raise ValidationError("Give at least one email address.", field="email_addresses")
+        validate = EmailValidator()
+        for address in addresses:
+            try:
+                validate(address)
+            except DjangoValidationError:
+                raise ValidationError(
+                    f"'{address[:100]}' is not an email address.", field="email_addresses"
+                ) from None
+
+    def describe(self, destination) -> str:
+        from notifications.services import parse_addresses
+
+        addresses = parse_addresses(destination.email_addresses)
+        if len(addresses) > 2:
+            return f"{', '.join(addresses[:2])} and {len(addresses) - 2} more"
+        return ", ".join(addresses)
+
+    def route(self, destination, *, event, context, render):
+        from notifications.services import parse_addresses
+
+        email = render("email", html=True, subject=True)
+        for address in parse_addresses(destination.email_addresses):
+            yield {
+                "kind": "email",
+                "target": address,
+                "subject": email.subject,
+                "body": email.text,
+                "html": email.html,
+                "key": address.lower(),
+            }

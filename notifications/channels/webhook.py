@@ -99,12 +99,32 @@ class WebhookTransport(Transport):
 
     @contextlib.contextmanager
     def session(self) -> Iterator[_Session]:
-        session = _Session()
-        try:
+        with contextlib.closing(_Session()) as session:
             yield session
-        finally:
-            session.close()
 
-    def send(self, message) -> str:
-        with self.session() as session:
-            return session.send(message)
+    def check_destination(self, destination) -> None:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+        from django.core.validators import URLValidator
+
+        from core.errors import ValidationError
+
+        try:
+            URLValidator(schemes=["http", "https"])(destination.webhook_url or "")
+        except DjangoValidationError:
+            raise ValidationError("Give the webhook's http(s) URL.", field="webhook_url") from None
+
+    def describe(self, destination) -> str:
+        url = destination.webhook_url or ""
+        url = url if len(url) <= 60 else url[:59] + "…"
+        return url + (" (signed)" if destination.webhook_secret else "")
+
+    def route(self, destination, *, event, context, render):
+        from notifications.routing import webhook_payload
+
+        text = render("webhook").text
+        yield {
+            "kind": "webhook",
+            "target": destination.webhook_url,
+            "body": text,
+            "payload": webhook_payload(event, text, context["url"]),
+        }
