@@ -70,6 +70,16 @@ class DestinationAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.Mode
         ("Last delivery error", {"fields": ("last_error", "last_error_at")}),
     )
 
+    def save_model(self, request, obj, form, change):
+        services.destination_save(destination=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.destination_delete(destination=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.destination_delete(destination=obj, actor=request.user)
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "channel":
             return forms.ChoiceField(
@@ -126,7 +136,7 @@ class DestinationAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.Mode
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+class RoutingRuleAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
     list_display = ("name", "enabled", "order", "conditions", "destination_names")
     list_display_links = ("name",)
     list_editable = ("enabled", "order")
@@ -156,6 +166,23 @@ class RoutingRuleAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdm
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("destinations")
+
+    def save_model(self, request, obj, form, change):
+        services.routing_rule_save(
+            rule=obj, actor=request.user, destinations=form.cleaned_data.get("destinations")
+        )
+
+    def delete_model(self, request, obj):
+        services.routing_rule_delete(rule=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.routing_rule_delete(rule=obj, actor=request.user)
+
+    def save_related(self, request, form, formsets, change):
+        # The destinations were set by routing_rule_save; the rule has no other relation to save.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @admin.display(description="When")
     def conditions(self, obj: RoutingRule) -> str:
@@ -201,7 +228,7 @@ class ActiveNowFilter(admin.SimpleListFilter):
 
 
 @admin.register(AttentionWindow)
-class AttentionWindowAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+class AttentionWindowAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
     list_display = ("note", "starts_at", "ends_at", "active_now", "created_by")
     list_filter = (ActiveNowFilter,)
     list_select_related = ("created_by",)
@@ -215,9 +242,14 @@ class AttentionWindowAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.Mode
         return obj.is_active
 
     def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        services.attention_window_save(window=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.attention_window_delete(window=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.attention_window_delete(window=obj, actor=request.user)
 
 
 # --- Contacts -----------------------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from notifications import channels
-from notifications.models import Destination, Message
+from notifications.models import AttentionWindow, Destination, Message, RoutingRule
 
 logger = logging.getLogger(__name__)
 
@@ -378,3 +378,102 @@ def destination_check(destination: Destination) -> None:
     except channels.PermanentError:
         raise ValidationError(f"Unknown channel {destination.channel!r}.", field="channel") from None
     transport.check_destination(destination)
+
+
+# --- Where and when messages go: destinations, routing rules, attention windows ---------------------------------
+# Every entrance (the admin today) writes these through the services below, with the same permission check.
+
+
+def _ensure_can_configure(actor, obj, action: str) -> None:
+    from notifications.permissions import can_configure
+
+    if not can_configure(actor, type(obj), action):
+        raise PermissionDenied(f"You may not {action} {type(obj)._meta.verbose_name_plural}.")
+
+
+def _clean_name(value: str, field: str = "name", limit: int = 100) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError("Give it a name.", field=field)
+    if len(value) > limit:
+        raise ValidationError(f"Keep this under {limit} characters.", field=field)
+    if "\x00" in value:
+        raise ValidationError("Text cannot contain NUL characters.", field=field)
+    return value
+
+
+@transaction.atomic
+def destination_save(*, destination: Destination, actor) -> Destination:
+    """Create or change a destination after checking it can work as configured."""
+    _ensure_can_configure(actor, destination, "change" if destination.pk else "add")
+    destination.name = _clean_name(destination.name)
+    destination_check(destination)
+    destination.save()
+    return destination
+
+
+@transaction.atomic
+def destination_delete(*, destination: Destination, actor) -> None:
+    _ensure_can_configure(actor, destination, "delete")
+    destination.delete()
+
+
+def routing_rule_check(rule: RoutingRule) -> None:
+    from notifications.routing import routed_kinds
+
+    kinds = rule.event_kinds
+    if kinds in (None, ""):
+        kinds = []
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        raise ValidationError(
+            'Give the event kinds as a list of names, e.g. ["declared"].', field="event_kinds"
+        )
+    allowed = routed_kinds()
+    unknown = sorted(set(kinds) - allowed)
+    if unknown:
+        raise ValidationError(
+            f"Rules cannot react to {', '.join(unknown)}. Choose from: {', '.join(sorted(allowed))}.",
+            field="event_kinds",
+        )
+    rule.event_kinds = list(dict.fromkeys(kinds))
+
+
+@transaction.atomic
+def routing_rule_save(
+    *, rule: RoutingRule, actor, destinations: Iterable[Destination] | None = None
+) -> RoutingRule:
+    """Create or change a routing rule; ``destinations`` (when given) replaces where it sends."""
+    _ensure_can_configure(actor, rule, "change" if rule.pk else "add")
+    rule.name = _clean_name(rule.name)
+    routing_rule_check(rule)
+    rule.save()
+    if destinations is not None:
+        rule.destinations.set(list(destinations))
+    return rule
+
+
+@transaction.atomic
+def routing_rule_delete(*, rule: RoutingRule, actor) -> None:
+    _ensure_can_configure(actor, rule, "delete")
+    rule.delete()
+
+
+@transaction.atomic
+def attention_window_save(*, window: AttentionWindow, actor) -> AttentionWindow:
+    """Create or change a heightened-attention window (launch day: every incident also goes to marketing)."""
+    _ensure_can_configure(actor, window, "change" if window.pk else "add")
+    window.note = _clean_name(window.note, field="note", limit=200)
+    if window.starts_at is None or window.ends_at is None:
+        raise ValidationError("Give when the window starts and ends.", field="ends_at")
+    if window.ends_at <= window.starts_at:
+        raise ValidationError("The window must end after it starts.", field="ends_at")
+    if window.pk is None and window.created_by_id is None and getattr(actor, "pk", None):
+        window.created_by = actor
+    window.save()
+    return window
+
+
+@transaction.atomic
+def attention_window_delete(*, window: AttentionWindow, actor) -> None:
+    _ensure_can_configure(actor, window, "delete")
+    window.delete()

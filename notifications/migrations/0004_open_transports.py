@@ -2,7 +2,6 @@
 
 from django.db import migrations, models
 
-
 # Messages that were waiting when this ran said so only in their last error: give them the column.
 WAITING = {
     "slack.incident_channel": (
