@@ -214,6 +214,13 @@ class TimelineEvent(models.Model):
 
         return get_kind(self.kind).label
 
+    @property
+    def recap_template(self) -> str:
+        """The template of the event's one-line recap (chat, mail), when its kind registered one."""
+        from incidents.kinds import get_kind
+
+        return get_kind(self.kind).recap_template
+
 
 class ConsumerRun(models.Model):
     """One record per (timeline event, consumer): the consumer's reaction to the event runs exactly once.

@@ -32,6 +32,7 @@ class NotificationsConfig(AppConfig):
             label="Reminder",
             icon="clock",
             template="notifications/timeline/reminder.html",
+            recap_template="notifications/recap/reminder.txt",
         )
         register("notifications.route", kinds=routing.routed_kinds, handler=routing.route_event)
         register(incident_channel.CONSUMER, kinds=incident_channel.KINDS, handler=incident_channel.on_event)

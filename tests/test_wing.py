@@ -76,7 +76,7 @@ def test_a_routing_rule_matches_the_wing_kind_and_the_transport_delivers(inciden
         Message.Status.SENT,
     )
     assert [m["target"] for m in SENT] == ["room-routed"]
-    assert "Wing pinged" in SENT[0]["body"]
+    assert f"The wing was pinged about {incident.reference}" in SENT[0]["body"]  # the kind's recap template
 
 
 def test_the_transport_checks_its_own_destinations():

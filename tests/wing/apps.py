@@ -56,7 +56,12 @@ class WingConfig(AppConfig):
         from tests.wing.transport import WingTransport
 
         register_kind(
-            PINGED, label="Wing pinged", icon="bolt", template="wing/timeline/pinged.html", routable=True
+            PINGED,
+            label="Wing pinged",
+            icon="bolt",
+            template="wing/timeline/pinged.html",
+            recap_template="wing/recap.txt",
+            routable=True,
         )
         register(CONSUMER, kinds={PINGED}, handler=echo)
         register_panel(
