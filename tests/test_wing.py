@@ -6,6 +6,8 @@ The wing registers an event kind, a consumer, an incident-page panel and a trans
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -145,3 +147,25 @@ def test_the_incident_page_costs_the_same_with_more_panel_and_timeline_rows(clie
     with CaptureQueriesContext(connection) as many:
         assert client.get(incident.get_absolute_url()).status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_team_page_dashboard_and_navigation_show_the_wing(client, member, team):
+    client.force_login(member)
+    team_page = client.get(reverse("teams:detail", args=[team.slug])).content.decode()
+    assert f'data-testid="wing-team-panel">Wing room of {team.name}' in team_page
+    # The apps below the team page contribute through the same slots: declare and on-call buttons.
+    assert f"{reverse('incidents:declare')}?team={team.slug}" in team_page
+    assert reverse("oncall:team", args=[team.slug]) in team_page
+    dashboard = client.get(reverse("incidents:dashboard")).content.decode()
+    assert 'data-testid="wing-dashboard-panel"' in dashboard
+    nav = dashboard.split('id="primary-nav"', 1)[1].split("</nav>", 1)[0]
+    links = {
+        label.strip(): current
+        for current, label in re.findall(
+            r'<a href="[^"]*" ((?:aria-current="page")?)>.*?</svg>([^<]+)</a>', nav, re.S
+        )
+    }
+    assert links["Wing room"] == ""  # incidents:list, but on the dashboard only Dashboard is current
+    assert links["Dashboard"] == 'aria-current="page"'
+    assert list(links).index("Wing room") > list(links).index("On call")  # in registration order
+    assert 'data-testid="wing-menu"' in dashboard and "Wing settings" in dashboard

@@ -3,7 +3,8 @@ registries alone (no edit to ``incidents/`` or ``notifications/``), so the tests
 
 * an event kind, ``wing.pinged``, that routing rules may match, with its own timeline template;
 * a timeline consumer that reacts to it by writing an outbox message for its own transport;
-* a panel on the incident page, with the number of pings (one query);
+* a panel on the incident page, with the number of pings (one query), and panels on the team page and the
+  dashboard, and entries in the navigation and the account menu;
 * a transport, ``wing``, that "delivers" by keeping the messages in ``SENT`` (a stand-in for a chat service).
 """
 
@@ -49,7 +50,7 @@ class WingConfig(AppConfig):
     label = "wing"
 
     def ready(self) -> None:
-        from core.slots import register_panel
+        from core.slots import register_nav, register_panel
         from incidents.consumers import register
         from incidents.kinds import register_kind
         from notifications.channels import register_transport
@@ -67,4 +68,8 @@ class WingConfig(AppConfig):
         register_panel(
             "incident.main", name="wing", template="wing/panel.html", order=50, context=panel_context
         )
+        register_panel("team.main", name="wing", template="wing/team_panel.html", order=50)
+        register_panel("dashboard.side", name="wing", template="wing/dashboard_panel.html", order=50)
+        register_nav(name="wing", label="Wing room", url_name="incidents:list", icon="bolt", order=99)
+        register_nav(name="wing", label="Wing settings", url_name="teams:list", order=99, place="menu")
         register_transport(WingTransport())
