@@ -171,6 +171,9 @@ NOTIFY_EMAIL = env.bool("NOTIFY_EMAIL", default=bool(env("EMAIL_URL", default=""
 NOTIFY_MESSAGE_ID_DOMAIN = env("NOTIFY_MESSAGE_ID_DOMAIN", default="muster.localhost")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
+# Outgoing webhooks never reach loopback, private, link-local or other internal addresses, except in these networks
+# (CIDRs, comma separated), e.g. OUTBOUND_ALLOWED_NETWORKS=10.20.0.0/16 for a receiver on the internal network.
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=10)
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=60)  # a killed delivery is retried after this
 NOTIFY_GRACE_SECONDS = env.int("NOTIFY_GRACE_SECONDS", default=20)  # pending this long: the sweeper re-queues

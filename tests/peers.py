@@ -229,7 +229,10 @@ class SlackPeer(_HTTPPeer):
 
 
 class WebhookPeer(_HTTPPeer):
-    """Receives outgoing webhooks (any path) and answers 200 unless told otherwise."""
+    """Receives outgoing webhooks (any path) and answers 200 unless told otherwise (a fault script, or
+    ``redirect_to``: every request is answered 307 to that URL)."""
+
+    redirect_to: str | None = None
 
     def delivered(self) -> list[Recorded]:
         return [r for r in self.received() if r.params.get("_ok")]
@@ -239,6 +242,8 @@ class WebhookPeer(_HTTPPeer):
         record = Recorded("POST", path, dict(handler.headers), body, {})
         with self.lock:
             self.requests.append(record)
+        if self.redirect_to:
+            return self._send(handler, 307, {"moved": True}, {"Location": self.redirect_to})
         fault = self._next_fault(path) or self._next_fault("*")
         if fault and fault.delay:
             time.sleep(fault.delay)

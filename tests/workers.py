@@ -68,6 +68,7 @@ class Worker:
             "TIMELINE_CONSUMER_GRACE_SECONDS": "2",
             "PROBE_SLEEP": str(probe_sleep),
             "PYTHONUNBUFFERED": "1",
+            "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",  # the peers listen on loopback
         }
         full_env |= env or {}
         full_env.pop("PYTEST_CURRENT_TEST", None)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import requests
 from django.conf import settings
 
+from core import outbound
 from notifications.channels.base import PermanentError, TransientError, Transport
 
 
@@ -47,7 +48,7 @@ def _head(response: requests.Response, limit: int = 300) -> str:
 
 class _Session:
     def __init__(self) -> None:
-        self.http = requests.Session()
+        self.http = outbound.session()  # refuses internal addresses (server-side request forgery)
         self.http.headers["User-Agent"] = "Muster-Webhooks/1"
 
     def send(self, message) -> str:
@@ -71,6 +72,9 @@ class _Session:
                 stream=True,  # the body is not downloaded unless read: a receiver cannot make us buffer megabytes
             )
         except requests.RequestException as exc:
+            blocked = outbound.refused(exc)
+            if blocked is not None:  # trying again cannot help: the URL points inside the network
+                raise PermanentError(f"Refused: {blocked}") from exc
             raise TransientError(f"Could not reach the webhook: {exc.__class__.__name__}: {exc}") from exc
         try:
             status = response.status_code
