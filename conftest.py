@@ -29,6 +29,14 @@ def _close_stray_sessions(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_shared_cache():
+    """Each test starts with no failed sign-ins counted (the login throttle lives in the shared cache)."""
+    from django.core.cache import caches
+
+    caches["shared"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data(request):
     """Transactional tests flush the database, seeded rows included: put the default severities and roles back."""
     marker = request.node.get_closest_marker("django_db")

@@ -7,14 +7,29 @@
 - :class:`ReadOnlyInline`: a history shown under its parent, with no add row, no edit and no delete checkbox.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseRedirect
 
 from core.errors import DomainError
 
+
+class ThrottledAdminLoginForm(AdminAuthenticationForm):
+    """The admin's login says plainly when the login throttle holds (core.throttle)."""
+
+    def clean(self):
+        from core import throttle
+
+        if throttle.blocked(self.request, self.data.get("username") or ""):
+            raise forms.ValidationError(throttle.message(), code="throttled")
+        return super().clean()
+
+
+admin.site.login_form = ThrottledAdminLoginForm
 admin.site.site_header = "Muster administration"
 admin.site.site_title = "Muster administration"
 admin.site.index_title = "Administration"

@@ -9,6 +9,16 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         return settings.ACCOUNT_ALLOW_REGISTRATION
 
+    def pre_authenticate(self, request, **credentials):
+        """Say plainly that the login throttle holds (core.throttle), before allauth's own checks."""
+        from django import forms
+
+        from core import throttle
+
+        if throttle.blocked(request, throttle.account_of(credentials)):
+            raise forms.ValidationError(throttle.message(), code="throttled")
+        return super().pre_authenticate(request, **credentials)
+
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """Anyone the company's identity provider lets in may sign in (and so declare an incident)."""
