@@ -26,6 +26,8 @@ slot                where                                         ``obj``
 ``dashboard.main``  the dashboard, after the open incidents       ``None``
 ``team.actions``    the team page's header buttons                the ``Team``
 ``team.main``       the team page, main column                    the ``Team``
+``team.card``       each team's card on the team list             the ``Team``
+``team.list``       after the team list                           the teams shown
 ``dashboard.side``  the dashboard, side column                    ``None``
 ``page.banner``     every page, under the top bar                 ``None``
 ``page.actions``    every page, the top bar's buttons              ``None``

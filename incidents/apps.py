@@ -35,3 +35,7 @@ class IncidentsConfig(AppConfig):
         register_panel(
             "team.main", name="open_incidents", template="incidents/panels/team_open.html", order=10
         )
+        register_panel("team.card", name="open_count", template="incidents/panels/team_card.html", order=10)
+        register_panel(
+            "team.list", name="open_counts", template="incidents/panels/team_counts.html", order=10
+        )

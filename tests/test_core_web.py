@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from core import timeutils
 from incidents.models import Incident, TimelineEvent
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_healthz(client):
