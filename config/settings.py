@@ -173,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.sweep_timeline_consumers",
         "schedule": timedelta(seconds=env.int("CONSUMER_SWEEP_SECONDS", default=30)),
     },
+    "expire-idempotency-keys": {
+        "task": "incidents.tasks.expire_idempotency_keys",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Notifications -----------------------------------------------------------------------------------
@@ -185,6 +189,10 @@ NOTIFY_EMAIL = env.bool("NOTIFY_EMAIL", default=bool(env("EMAIL_URL", default=""
 NOTIFY_MESSAGE_ID_DOMAIN = env("NOTIFY_MESSAGE_ID_DOMAIN", default="muster.localhost")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
+# A declare repeated with the same Idempotency-Key within this window returns the first incident.
+INCIDENT_IDEMPOTENCY_WINDOW = timedelta(hours=env.int("INCIDENT_IDEMPOTENCY_WINDOW_HOURS", default=24))
+# A key whose declaration has not finished after this long (its process died) may be used again.
+INCIDENT_IDEMPOTENCY_STALE_SECONDS = env.int("INCIDENT_IDEMPOTENCY_STALE_SECONDS", default=60)
 # Outgoing webhooks never reach loopback, private, link-local or other internal addresses, except in these networks
 # (CIDRs, comma separated), e.g. OUTBOUND_ALLOWED_NETWORKS=10.20.0.0/16 for a receiver on the internal network.
 OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])

@@ -35,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     403: "Signed in, but not allowed to do that.",
     404: "No such object, or one you may not see.",
     409: "The request conflicts with the current state (e.g. a status change the lifecycle does not allow).",
+    422: "Well-formed, but it contradicts an earlier request (e.g. an Idempotency-Key reused for another body).",
 }
 
 

@@ -48,3 +48,11 @@ class NotFound(DomainError):
     status_code = 404
     code = "not_found"
     default_message = "Not found."
+
+
+class Unprocessable(DomainError):
+    """Well-formed, but it contradicts what the server already holds (an idempotency key reused for another body)."""
+
+    status_code = 422
+    code = "unprocessable"
+    default_message = "The request contradicts an earlier one."

@@ -55,6 +55,8 @@ class Source(models.TextChoices):
     API = "api", "API"
     ADMIN = "admin", "Admin"
     SLACK = "slack", "Slack"
+    ALERT = "alert", "Alert"
+    INTEGRATION = "integration", "Integration"
     SYSTEM = "system", "System"
 
 
@@ -186,7 +188,12 @@ class TimelineEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SYSTEM)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.SYSTEM)
+    via = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The integration that acted, when no person did (Alertmanager, the Slack app ...).",
+    )
     occurred_at = models.DateTimeField(default=timezone.now)
     text = models.TextField(blank=True, help_text="The note or update text, when there is one.")
     data = models.JSONField(
@@ -256,3 +263,28 @@ class ConsumerRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer} for event {self.event_id} ({self.status})"
+
+
+class IdempotencyKey(models.Model):
+    """A retried request carries the same key: the first one's incident is returned instead of a second one.
+
+    Unique per source, caller and key. The row is committed before the incident is declared (``incident`` empty
+    while that runs), so a concurrent repeat sees it and is told the first is still in progress.
+    """
+
+    source = models.CharField(max_length=12, choices=Source.choices)
+    scope = models.CharField(max_length=120, help_text="Who sent it: user:<id> or integration:<name>.")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "scope", "key"], name="idempotency_key_unique_per_caller"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.scope} {self.key}"

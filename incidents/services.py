@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 from enum import StrEnum
@@ -17,11 +18,19 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from core.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    Unprocessable,
+    ValidationError,
+)
 from incidents import consumers, kinds, permissions, state
 from incidents.models import (
     ConsumerRun,
     EventKind,
+    IdempotencyKey,
     Incident,
     Role,
     RoleAssignment,
@@ -51,6 +60,13 @@ def _actor_id(actor) -> int | None:
     return actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
+def _clean_via(via: str) -> str:
+    via = (via or "").strip()
+    if len(via) > 100 or "\x00" in via:
+        raise ValidationError("An integration's name is at most 100 characters.", field="via")
+    return via
+
+
 def _check_source(source: str) -> str:
     if source not in Source.values:
         raise ValidationError(f"Unknown source '{source}'.", field="source")
@@ -69,8 +85,11 @@ def timeline_record(
     text: str = "",
     data: dict[str, Any] | None = None,
     occurred_at=None,
+    via: str = "",
 ) -> TimelineEvent:
     """Append one immutable event and its consumer runs; dispatch them after commit.
+
+    ``via`` names the integration that acted when no person did (shown as "via <name>").
 
     Must be called inside the transaction that makes the change it records.
     """
@@ -81,6 +100,7 @@ def timeline_record(
         kind=kind,
         actor_id=_actor_id(actor),
         source=_check_source(source),
+        via=_clean_via(via),
         text=text,
         data=data or {},
         occurred_at=occurred_at or timezone.now(),
@@ -277,10 +297,19 @@ def incident_declare(
     customer_impact: bool = False,
     private: bool = False,
     lead=None,
+    via: str = "",
 ) -> Incident:
-    """Declare an incident. Anyone signed in may; false positives are welcome (they end as *declined*)."""
-    if not permissions.can_declare(actor):
+    """Declare an incident. Anyone signed in may; false positives are welcome (they end as *declined*).
+
+    An integration (Slack, an alert, another system) declares with ``actor=None`` and ``via`` its name: the
+    timeline shows "via <name>" and no person. Use ``incident_declare_once`` for a request that may be retried.
+    """
+    via = _clean_via(via)
+    integration = bool(via) and _actor_id(actor) is None
+    if not integration and not permissions.can_declare(actor):
         raise PermissionDenied("Sign in to declare an incident.")
+    if integration:
+        actor = None
     incident = Incident(
         title=_clean_title(title),
         summary=_clean_text(summary, "summary"),
@@ -300,6 +329,7 @@ def incident_declare(
         kind=EventKind.DECLARED,
         actor=actor,
         source=source,
+        via=via,
         occurred_at=incident.declared_at,
         data={
             "title": incident.title,
@@ -314,6 +344,87 @@ def incident_declare(
     if lead is not None:
         _assign_role(incident=incident, role=_role("lead"), user=lead, actor=actor, source=source)
     return incident
+
+
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def idempotency_key_clean(key: str) -> str:
+    key = (key or "").strip()
+    if not IDEMPOTENCY_KEY_RE.match(key):
+        raise ValidationError(
+            "An idempotency key is 1 to 255 printable characters without spaces.", field="idempotency_key"
+        )
+    return key
+
+
+def incident_declare_once(
+    *, idempotency_key: str, request_hash: str, scope: str, source: str, **declare: Any
+) -> tuple[Incident, bool]:
+    """Declare, or return the incident a request with the same key already declared: ``(incident, created)``.
+
+    The key is unique per ``source``, ``scope`` (the caller: ``user:<id>``, ``integration:<name>``) and key, for
+    ``INCIDENT_IDEMPOTENCY_WINDOW``. Its row is committed before the declaration runs, so a repeat arriving
+    meanwhile is refused with ``Conflict`` (in progress) instead of declaring twice; a repeat with another
+    ``request_hash`` (another body) is ``Unprocessable``. A key whose declaration failed is released.
+    """
+    key = idempotency_key_clean(idempotency_key)
+    now = timezone.now()
+    window = settings.INCIDENT_IDEMPOTENCY_WINDOW
+    stale = now - timedelta(seconds=settings.INCIDENT_IDEMPOTENCY_STALE_SECONDS)
+    lookup = {"source": source, "scope": scope[:120], "key": key}
+    row = None
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                row = IdempotencyKey.objects.create(**lookup, request_hash=request_hash, created_at=now)
+            break
+        except IntegrityError:
+            existing = IdempotencyKey.objects.filter(**lookup).select_related("incident").first()
+            if existing is None:
+                continue  # released meanwhile: try again
+            expired = existing.created_at < now - window
+            abandoned = existing.incident_id is None and existing.created_at < stale
+            if expired or abandoned:
+                IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+                continue
+            if existing.incident_id is None:
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry in a moment.",
+                    code="idempotency_in_progress",
+                ) from None
+            if existing.request_hash != request_hash:
+                raise Unprocessable(
+                    "This Idempotency-Key was used for a different request; use a new key for a new incident.",
+                    code="idempotency_key_reused",
+                ) from None
+            return existing.incident, False
+    if row is None:
+        raise Conflict("The Idempotency-Key is busy; retry in a moment.", code="idempotency_in_progress")
+    try:
+        incident = incident_declare(source=source, **declare)
+    except Exception:
+        IdempotencyKey.objects.filter(pk=row.pk).delete()
+        raise
+    IdempotencyKey.objects.filter(pk=row.pk).update(incident=incident)
+    return incident, True
+
+
+def idempotency_keys_expire() -> int:
+    """Delete the keys past the window (beat task)."""
+    cutoff = timezone.now() - settings.INCIDENT_IDEMPOTENCY_WINDOW
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def incident_lock(*, incident_id: int) -> Incident:
+    """Lock the incident's row until the end of the caller's transaction (take it first, before other rows).
+
+    For wings that change their own rows of an incident and must be ordered with the incident's other changes.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("incident_lock must run inside a transaction.")
+    return _lock(incident_id)
 
 
 @transaction.atomic

@@ -25,3 +25,9 @@ def sweep_timeline_consumers(limit: int = 500) -> int:
     for event_id in event_ids:
         dispatch_timeline_event.delay(event_id)
     return len(event_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def expire_idempotency_keys() -> int:
+    """Forget the idempotency keys older than the window (safe to run twice)."""
+    return services.idempotency_keys_expire()

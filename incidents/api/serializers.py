@@ -250,6 +250,9 @@ _registered_kinds_help = lazy(_kinds_help, str)
 class TimelineEventSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text=_registered_kinds_help())
     kind_label = serializers.CharField(read_only=True, help_text="What the kind is called.")
+    via = serializers.CharField(
+        read_only=True, help_text="The integration that acted when no person did (then `actor` is null)."
+    )
     actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
     source = serializers.ChoiceField(choices=Source.choices, read_only=True)
     data = serializers.DictField(
@@ -259,5 +262,5 @@ class TimelineEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TimelineEvent
-        fields = ["id", "kind", "kind_label", "actor", "source", "occurred_at", "text", "data"]
+        fields = ["id", "kind", "kind_label", "actor", "via", "source", "occurred_at", "text", "data"]
         read_only_fields = fields

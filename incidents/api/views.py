@@ -4,6 +4,9 @@ Every change made through the API is recorded on the timeline with ``source=api`
 see answers 404 on every endpoint, exactly like an id that does not exist.
 """
 
+import hashlib
+import json
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -34,6 +37,22 @@ from teams.api.views import SLUG_RE, get_user
 INCIDENT_ID = OpenApiParameter(
     "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The incident's id."
 )
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="1 to 255 printable characters, unique per request you mean (a UUID): a retry with the same key "
+    "and body never declares a second incident.",
+)
+
+
+def request_fingerprint(data) -> str:
+    """The hash of a request body, the same for the same JSON whatever the order of its keys."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 ROLE_SLUG = OpenApiParameter("role_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="A role slug.")
 
 LIST_PARAMETERS = [
@@ -111,15 +130,34 @@ class IncidentListView(IncidentMixin, ApiView):
     @extend_schema(
         operation_id="incidents_declare",
         summary="Declare an incident",
+        description="Send an `Idempotency-Key` header to make a retried request safe: the same key with the same "
+        "body answers the incident the first request declared (201, with `Idempotent-Replayed: true`) for "
+        "24 hours; 409 `idempotency_in_progress` while the first request is still running; 422 "
+        "`idempotency_key_reused` for another body.",
+        parameters=[IDEMPOTENCY_KEY],
         request=IncidentDeclareSerializer,
-        responses={201: IncidentSerializer, **error_responses(400, 401, 403)},
+        responses={201: IncidentSerializer, **error_responses(400, 401, 403, 409, 422)},
     )
     def post(self, request):
         data = validated(IncidentDeclareSerializer, request)
         if data["lead"] is not None:
             data["lead"] = get_user(data["lead"], field="lead")
-        incident = services.incident_declare(actor=request.user, source=Source.API, **data)
-        return self.incident_response(incident, status.HTTP_201_CREATED)
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            incident = services.incident_declare(actor=request.user, source=Source.API, **data)
+            return self.incident_response(incident, status.HTTP_201_CREATED)
+        incident, created = services.incident_declare_once(
+            idempotency_key=key,
+            request_hash=request_fingerprint(request.data),
+            scope=f"user:{request.user.pk}",
+            source=Source.API,
+            actor=request.user,
+            **data,
+        )
+        response = self.incident_response(incident, status.HTTP_201_CREATED)
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 class IncidentDetailView(IncidentMixin, ApiView):

@@ -699,7 +699,17 @@ def test_timeline_oldest_first_with_old_and_new_values(member_api, member, incid
     assert (events[2]["data"]["old"], events[2]["data"]["new"]) == ("critical", "major")
     assert events[3]["text"] == "Found it"
     assert events[3]["actor"] == "bob"
-    assert set(events[0]) == {"id", "kind", "kind_label", "actor", "source", "occurred_at", "text", "data"}
+    assert set(events[0]) == {
+        "id",
+        "kind",
+        "kind_label",
+        "actor",
+        "via",
+        "source",
+        "occurred_at",
+        "text",
+        "data",
+    }
 
 
 def test_timeline_paginates_oldest_first(member_api, member, incident):
