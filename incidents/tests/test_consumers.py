@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from celery import current_app as celery_app  # the project's app (config), without importing the top
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from config import celery_app
 from incidents import consumers, services, tasks
 from incidents.models import ConsumerRun, TimelineEvent
 

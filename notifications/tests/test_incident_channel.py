@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from celery import current_app as celery_app  # the project's app (config), without importing the top
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config import celery_app
 from incidents import services
 from incidents.models import ConsumerRun, Incident
 from notifications.incident_channel import CONSUMER, channel_name, name_with_suffix
