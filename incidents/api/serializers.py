@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_base import StrictInputSerializer, absolute_url
+from core.api.serializers import StrictInputSerializer, absolute_url
 from incidents import selectors, services, state
 from incidents.models import EventKind, Incident, Role, RoleAssignment, Severity, Source, TimelineEvent
 from teams.api.serializers import (

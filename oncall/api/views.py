@@ -15,8 +15,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from core.api import DefaultCursorPagination
-from core.api_base import ApiView, error_responses, validated
+from core.api.pagination import IdCursorPagination
+from core.api.schema import error_responses
+from core.api.serializers import validated
+from core.api.views import ApiView
 from core.errors import NotFound, ValidationError
 from oncall import selectors, services
 from oncall.api.serializers import (
@@ -104,10 +106,6 @@ def get_schedule(pk) -> Schedule:
     if schedule is None:
         raise NotFound("No such schedule.")
     return schedule
-
-
-class IdCursorPagination(DefaultCursorPagination):
-    ordering = "id"
 
 
 # --- Who is on call --------------------------------------------------------------------------------------
