@@ -20,6 +20,7 @@ from core.api.schema import error_responses
 from core.api.serializers import validated
 from core.api.views import ApiView
 from core.errors import NotFound, ValidationError
+from core.validation import to_id
 from oncall import selectors, services
 from oncall.api.serializers import (
     OverrideSerializer,
@@ -94,8 +95,9 @@ def resolve_user(value, *, field: str):
     """A username (or a user id) as an active user, or a 400 keyed by ``field``."""
     value = str(value).strip()
     user = team_selectors.user_get(username=value)
-    if user is None and value.isdigit() and len(value) < 18:
-        user = get_user_model().objects.filter(pk=int(value), is_active=True).first()
+    pk = to_id(value) if user is None else None
+    if pk is not None:
+        user = get_user_model().objects.filter(pk=pk, is_active=True).first()
     if user is None:
         raise ValidationError(f"Unknown user '{value[:150]}'.", code="unknown_user", field=field)
     return user
