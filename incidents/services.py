@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from core.validation import reject_nul
 from incidents import consumers, permissions, state
 from incidents.models import (
     ConsumerRun,
@@ -231,7 +232,7 @@ def _clean_title(title: str) -> str:
         raise ValidationError("Say in a few words what is wrong.", field="title")
     if len(title) > TITLE_MAX:
         raise ValidationError(f"Keep the title under {TITLE_MAX} characters.", field="title")
-    return title
+    return reject_nul(title, field="title")
 
 
 def _clean_text(text: str, field: str, *, required: bool = False) -> str:
@@ -240,9 +241,7 @@ def _clean_text(text: str, field: str, *, required: bool = False) -> str:
         raise ValidationError("This cannot be empty.", field=field)
     if len(text) > TEXT_MAX:
         raise ValidationError(f"Keep this under {TEXT_MAX} characters.", field=field)
-    if "\x00" in text:
-        raise ValidationError("Text cannot contain NUL characters.", field=field)
-    return text
+    return reject_nul(text, field=field)
 
 
 def _lock(incident: Incident | int) -> Incident:

@@ -60,6 +60,7 @@ def test_declare_with_lead_assigns_and_records(member):
         ({"team": "nope"}, "team"),
         ({"services": ["nope"]}, "services"),
         ({"services": [f"s{i}" for i in range(51)]}, "services"),
+        ({"title": "Checkout\x00down"}, "title"),
         ({"summary": "a\x00b"}, "summary"),
     ],
 )

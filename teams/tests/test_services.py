@@ -31,6 +31,7 @@ def test_superuser_creates_team_without_joining_it():
         ({"name": "New"}, ValidationError),
         ({"name": "x" * 101}, ValidationError),
         ({"name": "Docs", "description": "d" * 20_001}, ValidationError),
+        ({"name": "Docs", "description": "a\x00b"}, ValidationError),
     ],
 )
 def test_team_create_refuses(kwargs, error):
