@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
 from core.validation import parse_id, to_id
 from incidents import permissions, state
 from incidents.models import ConsumerRun, Incident, Role, RoleAssignment, Severity, TimelineEvent
@@ -207,6 +207,22 @@ def incident_lead(incident: Incident):
 
 def severity_list() -> QuerySet[Severity]:
     return Severity.objects.order_by("rank")
+
+
+def severity_get(*, value: Severity | str | int, field: str = "severity") -> Severity:
+    """The severity ``value`` names (a severity, its slug or its id), or a ``ValidationError`` keyed by ``field``
+    that lists the slugs there are."""
+    if isinstance(value, Severity):
+        return value
+    severity = None
+    if isinstance(value, str) and value:
+        severity = Severity.objects.filter(slug=value).first()
+    elif (pk := to_id(value)) is not None:
+        severity = Severity.objects.filter(pk=pk).first()
+    if severity is None:
+        choices = ", ".join(severity_list().values_list("slug", flat=True))
+        raise ValidationError(f"Unknown severity '{value}'. Use one of: {choices}.", field=field)
+    return severity
 
 
 def role_list(*, active_only: bool = True) -> QuerySet[Role]:

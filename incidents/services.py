@@ -29,6 +29,7 @@ from incidents.models import (
     Source,
     TimelineEvent,
 )
+from incidents.selectors import severity_get
 from teams.models import Service, Team
 
 logger = logging.getLogger(__name__)
@@ -180,16 +181,6 @@ def consumer_run_retry(*, run_id: int) -> ConsumerRun:
 # --- Lookups used by every entrance ---------------------------------------------------------------
 
 
-def _severity(value: Severity | str) -> Severity:
-    if isinstance(value, Severity):
-        return value
-    severity = Severity.objects.filter(slug=value).first() if isinstance(value, str) else None
-    if severity is None:
-        choices = ", ".join(Severity.objects.values_list("slug", flat=True))
-        raise ValidationError(f"Unknown severity '{value}'. Use one of: {choices}.", field="severity")
-    return severity
-
-
 def _team(value: Team | str | None) -> Team | None:
     if value is None or value == "":
         return None
@@ -276,7 +267,7 @@ def incident_declare(
     incident = Incident(
         title=_clean_title(title),
         summary=_clean_text(summary, "summary"),
-        severity=_severity(severity),
+        severity=severity_get(value=severity),
         team=_team(team),
         customer_impact=bool(customer_impact),
         private=bool(private),
@@ -349,7 +340,7 @@ def incident_change_severity(
 ) -> Incident:
     incident = _lock(incident)
     permissions.ensure(actor, incident, permissions.Action.ACT)
-    new = _severity(severity)
+    new = severity_get(value=severity)
     if new.pk == incident.severity_id:
         raise Conflict(f"The incident is already {new.name}.", code="unchanged", field="severity")
     old = Severity.objects.get(pk=incident.severity_id)
