@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -97,7 +96,7 @@ def resolve_user(value, *, field: str):
     user = team_selectors.user_get(username=value)
     pk = to_id(value) if user is None else None
     if pk is not None:
-        user = get_user_model().objects.filter(pk=pk, is_active=True).first()
+        user = team_selectors.assignable_user_list().filter(pk=pk).first()
     if user is None:
         raise ValidationError(f"Unknown user '{value[:150]}'.", code="unknown_user", field=field)
     return user
