@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from core.api import api_not_found
+from core.api.views import api_not_found
 
 urlpatterns = [
     path("", include("teams.api.urls")),

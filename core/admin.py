@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseRedirect
 
 from core.errors import DomainError
+from core.validation import to_id
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
@@ -55,7 +56,7 @@ class SafeActionIdsMixin:
         try:
             for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
                 value = pk.to_python(value)
-                if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
+                if value is None or (isinstance(value, int) and to_id(value) is None):
                     raise ValueError(value)
         except (DjangoValidationError, ValueError, TypeError, OverflowError):
             self.message_user(request, "The selected rows are not valid ids.", messages.ERROR)

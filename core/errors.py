@@ -1,7 +1,7 @@
 """The one family of domain errors that services raise.
 
 Entrances (API, web views, admin, Slack) translate these; the DRF exception handler in
-``core.api`` maps them to ``{"detail": ..., "code": ...}`` with the status below.
+``core.api.exceptions`` maps them to ``{"detail": ..., "code": ...}`` with the status below.
 """
 
 

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.http import JsonResponse
 
+from core.validation import contains_nul
+
 
 class RequestGuardMiddleware:
     """Refuse URLs with NUL bytes (400), and request bodies larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413,
@@ -17,7 +19,7 @@ class RequestGuardMiddleware:
     def __call__(self, request):
         # A NUL byte in the path or query string can only be an attack or a mistake, and PostgreSQL refuses it
         # in text: refuse it here once, for every page, filter and admin list.
-        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+        if "%00" in request.META.get("QUERY_STRING", "") or contains_nul(request.path):
             return JsonResponse(
                 {"detail": "NUL bytes are not allowed in URLs.", "code": "bad_request"}, status=400
             )

@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes import views as contenttypes_views
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
@@ -38,6 +37,7 @@ from incidents.models import (
     Source,
     TimelineEvent,
 )
+from teams.selectors import assignable_user_list
 
 reference_pk = selectors.parse_reference
 
@@ -97,11 +97,7 @@ class UserChoiceField(forms.ModelChoiceField):
 
 
 class AssignRoleForm(forms.Form):
-    user = UserChoiceField(queryset=get_user_model().objects.none(), label="User")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+    user = UserChoiceField(queryset=assignable_user_list(), label="User")
 
 
 class ChangeSeverityForm(forms.Form):

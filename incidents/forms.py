@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 
 from incidents import selectors, services, state
 from incidents.models import Incident
 from teams.models import Service, Team
+from teams.selectors import assignable_user_list
 
 
 class ServiceChoiceField(forms.ModelMultipleChoiceField):
@@ -126,7 +126,7 @@ class UserChoiceField(forms.ModelChoiceField):
 class AssignRoleForm(forms.Form):
     role = forms.ModelChoiceField(queryset=selectors.role_list(), to_field_name="slug")
     user = UserChoiceField(
-        queryset=get_user_model().objects.filter(is_active=True),
+        queryset=assignable_user_list(),
         error_messages={"required": "Choose who takes the role.", "invalid_choice": "Choose an active user."},
     )
 

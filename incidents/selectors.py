@@ -9,7 +9,8 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
+from core.validation import parse_id, to_id
 from incidents import permissions, state
 from incidents.models import ConsumerRun, Incident, Role, RoleAssignment, Severity, TimelineEvent
 
@@ -65,13 +66,13 @@ def _as_datetime(value, *, end: bool = False) -> datetime | None:
 
 
 #: "INC-12", "inc-12", "INC12", " INC-12 ": an incident's reference, as people type it.
-REFERENCE_RE = re.compile(r"\s*INC-?(\d{1,18})\s*", re.IGNORECASE)
+REFERENCE_RE = re.compile(r"\s*INC-?(\d+)\s*", re.IGNORECASE)
 
 
 def parse_reference(text: str) -> int | None:
-    """The incident id in a reference such as "INC-12", or None when ``text`` is not one."""
+    """The incident id in a reference such as "INC-12", or None when ``text`` is not one (or names no possible id)."""
     match = REFERENCE_RE.fullmatch(text or "")
-    return int(match.group(1)) if match else None
+    return to_id(match.group(1)) if match else None
 
 
 def apply_filters(qs: QuerySet[Incident], filters: dict[str, Any]) -> QuerySet[Incident]:
@@ -125,10 +126,7 @@ def apply_filters(qs: QuerySet[Incident], filters: dict[str, Any]) -> QuerySet[I
 
 def incident_get(*, user, pk: int | str) -> Incident:
     """One incident with its roles, or ``NotFound`` (also for a private incident ``user`` may not see)."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound("No such incident.") from None
+    pk = parse_id(pk, what="incident")
     incident = (
         Incident.objects.select_related("severity", "team", "declared_by")
         .prefetch_related(current_assignments_prefetch(), "services")
@@ -209,6 +207,22 @@ def incident_lead(incident: Incident):
 
 def severity_list() -> QuerySet[Severity]:
     return Severity.objects.order_by("rank")
+
+
+def severity_get(*, value: Severity | str | int, field: str = "severity") -> Severity:
+    """The severity ``value`` names (a severity, its slug or its id), or a ``ValidationError`` keyed by ``field``
+    that lists the slugs there are."""
+    if isinstance(value, Severity):
+        return value
+    severity = None
+    if isinstance(value, str) and value:
+        severity = Severity.objects.filter(slug=value).first()
+    elif (pk := to_id(value)) is not None:
+        severity = Severity.objects.filter(pk=pk).first()
+    if severity is None:
+        choices = ", ".join(severity_list().values_list("slug", flat=True))
+        raise ValidationError(f"Unknown severity '{value}'. Use one of: {choices}.", field=field)
+    return severity
 
 
 def role_list(*, active_only: bool = True) -> QuerySet[Role]:

@@ -26,6 +26,7 @@ from core.errors import (
     Unprocessable,
     ValidationError,
 )
+from core.validation import reject_nul
 from incidents import consumers, kinds, permissions, state
 from incidents.models import (
     ConsumerRun,
@@ -38,6 +39,7 @@ from incidents.models import (
     Source,
     TimelineEvent,
 )
+from incidents.selectors import severity_get
 from teams.models import Service, Team
 
 logger = logging.getLogger(__name__)
@@ -61,8 +63,8 @@ def _actor_id(actor) -> int | None:
 
 
 def _clean_via(via: str) -> str:
-    via = (via or "").strip()
-    if len(via) > 100 or "\x00" in via:
+    via = reject_nul((via or "").strip(), field="via")
+    if len(via) > 100:
         raise ValidationError("An integration's name is at most 100 characters.", field="via")
     return via
 
@@ -206,16 +208,6 @@ def consumer_run_retry(*, run_id: int) -> ConsumerRun:
 # --- Lookups used by every entrance ---------------------------------------------------------------
 
 
-def _severity(value: Severity | str) -> Severity:
-    if isinstance(value, Severity):
-        return value
-    severity = Severity.objects.filter(slug=value).first() if isinstance(value, str) else None
-    if severity is None:
-        choices = ", ".join(Severity.objects.values_list("slug", flat=True))
-        raise ValidationError(f"Unknown severity '{value}'. Use one of: {choices}.", field="severity")
-    return severity
-
-
 def _team(value: Team | str | None) -> Team | None:
     if value is None or value == "":
         return None
@@ -258,7 +250,7 @@ def _clean_title(title: str) -> str:
         raise ValidationError("Say in a few words what is wrong.", field="title")
     if len(title) > TITLE_MAX:
         raise ValidationError(f"Keep the title under {TITLE_MAX} characters.", field="title")
-    return title
+    return reject_nul(title, field="title")
 
 
 def _clean_text(text: str, field: str, *, required: bool = False) -> str:
@@ -267,9 +259,7 @@ def _clean_text(text: str, field: str, *, required: bool = False) -> str:
         raise ValidationError("This cannot be empty.", field=field)
     if len(text) > TEXT_MAX:
         raise ValidationError(f"Keep this under {TEXT_MAX} characters.", field=field)
-    if "\x00" in text:
-        raise ValidationError("Text cannot contain NUL characters.", field=field)
-    return text
+    return reject_nul(text, field=field)
 
 
 def _lock(incident: Incident | int) -> Incident:
@@ -313,7 +303,7 @@ def incident_declare(
     incident = Incident(
         title=_clean_title(title),
         summary=_clean_text(summary, "summary"),
-        severity=_severity(severity),
+        severity=severity_get(value=severity),
         team=_team(team),
         customer_impact=bool(customer_impact),
         private=bool(private),
@@ -468,7 +458,7 @@ def incident_change_severity(
 ) -> Incident:
     incident = _lock(incident)
     permissions.ensure(actor, incident, permissions.Action.ACT)
-    new = _severity(severity)
+    new = severity_get(value=severity)
     if new.pk == incident.severity_id:
         raise Conflict(f"The incident is already {new.name}.", code="unchanged", field="severity")
     old = Severity.objects.get(pk=incident.severity_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -36,7 +35,7 @@ from incidents.forms import (
 from incidents.models import Incident, Source
 from incidents.timeline import timeline_entries
 from teams.models import Team
-from teams.selectors import team_members
+from teams.selectors import assignable_user_groups
 
 PAGE_SIZE = 25
 
@@ -67,19 +66,6 @@ def _with_leads(incidents: Iterable[Incident]) -> list[Incident]:
     for incident in rows:
         incident.lead = selectors.incident_lead(incident)
     return rows
-
-
-def _assignable_users(incident: Incident) -> dict[str, list]:
-    """Members of the incident's team first, then every other active user."""
-    team_users = []
-    if incident.team_id:
-        team_users = [m.user for m in team_members(team=incident.team) if m.user.is_active]
-    ids = {u.pk for u in team_users}
-    User = get_user_model()
-    others = [
-        u for u in User.objects.filter(is_active=True).order_by("first_name", "username") if u.pk not in ids
-    ]
-    return {"team": team_users, "others": others}
 
 
 def _region_context(
@@ -115,7 +101,7 @@ def _region_context(
         ctx["history"] = [a for a in selectors.role_history(incident=incident) if a.relieved_at is not None]
         ctx["roles_final"] = not state.roles_editable(incident.status)
         if ctx["can_act"]:
-            ctx["users"] = _assignable_users(incident)
+            ctx["users"] = assignable_user_groups(team=incident.team)
         ctx["edit_form"] = forms.get("edit_form") or IncidentEditForm.for_incident(incident)
     if NOTE_FORM in regions:
         ctx["note_form"] = forms.get("note_form") or NoteForm()

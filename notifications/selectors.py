@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
+from core.validation import parse_id
 from notifications.models import AttentionWindow, Channel, Destination, Message
 
 
@@ -112,12 +113,7 @@ def message_get(*, user, pk: int | str) -> Message:
     """One message ``user`` may see, with its incident, or ``NotFound`` (also for a hidden incident's message)."""
     from core.errors import NotFound
 
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound("No such message.") from None
-    if not -(2**63) <= pk < 2**63:
-        raise NotFound("No such message.")
+    pk = parse_id(pk, what="message")
     message = (
         Message.objects.select_related("incident", "destination", "recipient")
         .defer("html", "payload")

@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.validation import reject_nul
 from notifications import channels
 from notifications.models import AttentionWindow, Destination, Message, RoutingRule
 
@@ -397,9 +398,7 @@ def _clean_name(value: str, field: str = "name", limit: int = 100) -> str:
         raise ValidationError("Give it a name.", field=field)
     if len(value) > limit:
         raise ValidationError(f"Keep this under {limit} characters.", field=field)
-    if "\x00" in value:
-        raise ValidationError("Text cannot contain NUL characters.", field=field)
-    return value
+    return reject_nul(value, field=field)
 
 
 @transaction.atomic

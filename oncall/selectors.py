@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from core.validation import to_id
 from oncall import shifts as engine
 from oncall.models import CalendarFeed, Override, Rotation, RotationMember, Schedule
 
@@ -52,31 +53,22 @@ def schedule_list(*, team=None) -> QuerySet[Schedule]:
 
 
 def schedule_get(*, pk) -> Schedule | None:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        return None
-    if not 0 < pk < 2**63:
+    pk = to_id(pk)
+    if pk is None:
         return None
     return schedule_queryset().filter(pk=pk).first()
 
 
 def rotation_get(*, schedule: Schedule, pk) -> Rotation | None:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        return None
-    if not 0 < pk < 2**63:
+    pk = to_id(pk)
+    if pk is None:
         return None
     return rotation_queryset().filter(schedule=schedule, pk=pk).first()
 
 
 def override_get(*, schedule: Schedule, pk) -> Override | None:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        return None
-    if not 0 < pk < 2**63:
+    pk = to_id(pk)
+    if pk is None:
         return None
     return Override.objects.select_related("user", "created_by").filter(schedule=schedule, pk=pk).first()
 

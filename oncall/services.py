@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.validation import contains_nul
 from oncall import shifts as engine
 from oncall.models import CalendarFeed, Override, Rotation, RotationMember, Schedule, new_token
 from teams.models import Membership
@@ -63,7 +64,7 @@ def clean_name(value, *, field: str = "name") -> str:
 
 def clean_time_zone(value, *, field: str = "time_zone") -> str:
     value = (value or "").strip() if isinstance(value, str) else ""
-    if not value or len(value) > 64 or "\x00" in value:
+    if not value or len(value) > 64 or contains_nul(value):
         raise ValidationError("An IANA time zone is required (e.g. Europe/London).", field=field)
     try:
         zoneinfo.ZoneInfo(value)

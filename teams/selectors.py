@@ -61,13 +61,30 @@ def service_list(*, team: Team | None = None) -> QuerySet[Service]:
     return qs
 
 
+def assignable_user_list() -> QuerySet:
+    """The users who may be given something to do: an incident role (lead, messenger...), a page, a team
+    membership. Every active user, by first name then username."""
+    return get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+
+
+def assignable_user_groups(*, team: Team | None) -> dict[str, list]:
+    """The assignable users as a picker offers them: ``team``'s members first, then everyone else (two queries)."""
+    users = list(assignable_user_list())
+    member_ids = (
+        set(Membership.objects.filter(team=team).values_list("user_id", flat=True)) if team else set()
+    )
+    return {
+        "team": [u for u in users if u.pk in member_ids],
+        "others": [u for u in users if u.pk not in member_ids],
+    }
+
+
 def user_get(*, username: str):
-    """Look a user up by username (case-insensitive) or email."""
-    User = get_user_model()
+    """An assignable user by username (case-insensitive) or email, or None."""
     username = (username or "").strip()
     if not username:
         return None
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    user = assignable_user_list().filter(username__iexact=username).first()
     if user is None and "@" in username:
-        user = User.objects.filter(email__iexact=username, is_active=True).first()
+        user = assignable_user_list().filter(email__iexact=username).first()
     return user

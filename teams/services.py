@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.errors import Conflict, PermissionDenied, ValidationError
+from core.validation import reject_nul
 from teams.models import Membership, Service, Team
 from teams.selectors import user_is_admin, user_team_role
 
@@ -41,11 +42,11 @@ def _clean_description(description: str | None) -> str | None:
     if description is None:
         return None
     description = description.strip()
-    if len(description) > DESCRIPTION_MAX or "\x00" in description:
+    if len(description) > DESCRIPTION_MAX:
         raise ValidationError(
             f"Keep the description under {DESCRIPTION_MAX} characters of text.", field="description"
         )
-    return description
+    return reject_nul(description, field="description")
 
 
 #: Slugs that would shadow a page under /teams/.

@@ -2,7 +2,7 @@
 
 They speak the real protocols, so the code under test goes through slack_sdk, smtplib and requests unchanged
 (no monkeypatched transport). Each records what it received and can be told to fail the next requests.
-Answers are built from the wire formats in ``../shared/fixtures``.
+Answers are built from the wire formats in ``tests/fixtures`` (see its README).
 """
 
 from __future__ import annotations
@@ -20,16 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-_FALLBACK_FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture(name: str) -> Any:
-    for base in (FIXTURES, _FALLBACK_FIXTURES):
-        path = base / name
-        if path.exists():
-            return json.loads(path.read_text())
-    raise FileNotFoundError(name)
+    """A wire-format example from ``tests/fixtures``, parsed."""
+    return json.loads((FIXTURES / name).read_text())
 
 
 @dataclass

@@ -3,7 +3,7 @@ import pytest
 from core.errors import Conflict, PermissionDenied, ValidationError
 from teams import selectors, services
 from teams.models import Membership, Team
-from tests.factories import AdminFactory, MembershipFactory, UserFactory
+from tests.factories import AdminFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,7 @@ def test_superuser_creates_team_without_joining_it():
         ({"name": "New"}, ValidationError),
         ({"name": "x" * 101}, ValidationError),
         ({"name": "Docs", "description": "d" * 20_001}, ValidationError),
+        ({"name": "Docs", "description": "a\x00b"}, ValidationError),
     ],
 )
 def test_team_create_refuses(kwargs, error):
@@ -128,3 +129,19 @@ def test_moving_a_service_needs_both_teams(team):
     services.service_update(service=svc, team=other, actor=lead)
     svc.refresh_from_db()
     assert svc.team == other
+
+
+def test_assignable_users_are_the_active_ones_with_the_team_first(django_assert_num_queries):
+    team = TeamFactory(name="Payments", slug="payments")
+    ann = UserFactory(username="ann", first_name="Ann")
+    zed = UserFactory(username="zed", first_name="Zed")
+    bea = UserFactory(username="bea", first_name="Bea")
+    UserFactory(username="gone", first_name="Aaron", is_active=False)
+    MembershipFactory(team=team, user=zed)
+    MembershipFactory(team=team, user=UserFactory(username="left", first_name="Al", is_active=False))
+    assert list(selectors.assignable_user_list()) == [ann, bea, zed]
+    with django_assert_num_queries(2):
+        groups = selectors.assignable_user_groups(team=team)
+    assert groups == {"team": [zed], "others": [ann, bea]}
+    assert selectors.assignable_user_groups(team=None) == {"team": [], "others": [ann, bea, zed]}
+    assert selectors.user_get(username="ZED") == zed and selectors.user_get(username="gone") is None

@@ -10,7 +10,7 @@ from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_base import StrictInputSerializer, absolute_url
+from core.api.serializers import StrictInputSerializer, absolute_url
 from incidents import selectors, services, state
 from incidents.kinds import all_kinds
 from incidents.models import Incident, Role, RoleAssignment, Severity, Source, TimelineEvent

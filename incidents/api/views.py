@@ -13,8 +13,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from core.api import DefaultCursorPagination
-from core.api_base import ApiView, error_responses, validated
+from core.api.pagination import DefaultCursorPagination
+from core.api.schema import error_responses
+from core.api.serializers import validated
+from core.api.views import ApiView
 from core.errors import ValidationError
 from incidents import selectors, services
 from incidents.api.filters import IncidentFilter

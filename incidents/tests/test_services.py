@@ -60,6 +60,7 @@ def test_declare_with_lead_assigns_and_records(member):
         ({"team": "nope"}, "team"),
         ({"services": ["nope"]}, "services"),
         ({"services": [f"s{i}" for i in range(51)]}, "services"),
+        ({"title": "Checkout\x00down"}, "title"),
         ({"summary": "a\x00b"}, "summary"),
     ],
 )
@@ -335,3 +336,15 @@ def test_next_actions_and_lead(incident, member):
     services.incident_transition(incident=incident, to="resolved", actor=member)
     fresh = selectors.incident_get(user=member, pk=incident.pk)
     assert [(h["key"], h["to"]) for h in selectors.incident_next_actions(fresh)] == [("close", "closed")]
+
+
+def test_severity_get_resolves_a_severity_its_slug_or_its_id_and_names_the_choices_otherwise():
+    major = selectors.severity_list().get(slug="major")
+    assert selectors.severity_get(value=major) is major
+    assert selectors.severity_get(value="major") == major
+    assert selectors.severity_get(value=major.pk) == major
+    for value in ("apocalyptic", "", None, 2**63, True):
+        with pytest.raises(ValidationError) as info:
+            selectors.severity_get(value=value, field="auto_page_severity")
+        assert info.value.field == "auto_page_severity"
+        assert str(info.value).endswith("Use one of: critical, major, minor.")

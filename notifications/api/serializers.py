@@ -3,7 +3,7 @@ and the delivery health report."""
 
 from rest_framework import serializers
 
-from core.api_base import StrictInputSerializer
+from core.api.serializers import StrictInputSerializer
 from notifications.models import CHANNEL_HELP, AttentionWindow, Destination, Message
 
 

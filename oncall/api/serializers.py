@@ -6,7 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_base import StrictInputSerializer, absolute_url
+from core.api.serializers import StrictInputSerializer, absolute_url
 from oncall import services
 from oncall.models import Override, Rotation, Schedule
 from teams.api.serializers import SLUG_MAX, USERNAME_MAX

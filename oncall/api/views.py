@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -15,9 +14,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from core.api import DefaultCursorPagination
-from core.api_base import ApiView, error_responses, validated
+from core.api.pagination import IdCursorPagination
+from core.api.schema import error_responses
+from core.api.serializers import validated
+from core.api.views import ApiView
 from core.errors import NotFound, ValidationError
+from core.validation import to_id
 from oncall import selectors, services
 from oncall.api.serializers import (
     OverrideSerializer,
@@ -92,8 +94,9 @@ def resolve_user(value, *, field: str):
     """A username (or a user id) as an active user, or a 400 keyed by ``field``."""
     value = str(value).strip()
     user = team_selectors.user_get(username=value)
-    if user is None and value.isdigit() and len(value) < 18:
-        user = get_user_model().objects.filter(pk=int(value), is_active=True).first()
+    pk = to_id(value) if user is None else None
+    if pk is not None:
+        user = team_selectors.assignable_user_list().filter(pk=pk).first()
     if user is None:
         raise ValidationError(f"Unknown user '{value[:150]}'.", code="unknown_user", field=field)
     return user
@@ -104,10 +107,6 @@ def get_schedule(pk) -> Schedule:
     if schedule is None:
         raise NotFound("No such schedule.")
     return schedule
-
-
-class IdCursorPagination(DefaultCursorPagination):
-    ordering = "id"
 
 
 # --- Who is on call --------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import template
-from django.contrib.auth import get_user_model
 from django.middleware.csrf import get_token
 from django.utils.html import format_html
 
@@ -11,7 +10,7 @@ from incidents import permissions
 from oncall import paging
 from oncall.models import Page
 from teams.models import Team
-from teams.selectors import team_members
+from teams.selectors import assignable_user_groups
 
 register = template.Library()
 
@@ -57,14 +56,5 @@ def page_panel(context, incident) -> dict:
     }
     if ctx["can_page"]:
         ctx["teams"] = list(Team.objects.order_by("name").only("slug", "name"))
-        team_users = (
-            [m.user for m in team_members(team=incident.team) if m.user.is_active] if incident.team_id else []
-        )
-        ids = {u.pk for u in team_users}
-        others = [
-            u
-            for u in get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
-            if u.pk not in ids
-        ]
-        ctx["users"] = {"team": team_users, "others": others}
+        ctx["users"] = assignable_user_groups(team=incident.team)
     return ctx

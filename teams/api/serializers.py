@@ -1,10 +1,10 @@
-"""Serializers of the teams API. The bricks every API shares (error body, strict input) are in ``core.api``."""
+"""Serializers of the teams API. The bricks every API shares (error body, strict input) are in ``core.api.serializers``."""
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_base import StrictInputSerializer, absolute_url
+from core.api.serializers import StrictInputSerializer, absolute_url
 from teams import services
 from teams.models import Membership, Service, Team
 

@@ -1,3 +1,5 @@
+"""The API's JSON parser: DRF's, with absurdly deep nesting a 400 like any other malformed body."""
+
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
