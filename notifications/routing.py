@@ -150,7 +150,7 @@ def webhook_payload(event: TimelineEvent, text: str, url: str) -> dict[str, Any]
         },
         "incident": {
             "id": incident.pk,
-            "reference": f"INC-{incident.pk}",
+            "reference": incident.reference,
             "title": incident.title,
             "status": incident.status,
             "severity": incident.severity.slug,
