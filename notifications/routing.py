@@ -17,7 +17,7 @@ from incidents import selectors as incident_selectors
 from incidents.models import EventKind, Incident, TimelineEvent
 from notifications import channels, selectors
 from notifications.models import Channel, Destination, RoutingRule
-from notifications.render import incident_url, render
+from notifications.render import incident_payload, incident_url, render
 from notifications.services import Draft, messages_enqueue, parse_addresses
 
 DEFAULT_KINDS = frozenset(
@@ -129,15 +129,14 @@ def drafts_for(event: TimelineEvent, destinations: list[Destination]) -> Iterato
                 kind="webhook",
                 target=destination.webhook_url,
                 body=webhook.text,
-                payload=webhook_payload(event, webhook.text, context["url"]),
+                payload=webhook_payload(event, webhook.text),
                 dedupe_key=dedupe_key("ev", event.pk, "dest", destination.pk),
                 destination_id=destination.pk,
                 **common,
             )
 
 
-def webhook_payload(event: TimelineEvent, text: str, url: str) -> dict[str, Any]:
-    incident = event.incident
+def webhook_payload(event: TimelineEvent, text: str) -> dict[str, Any]:
     return {
         "type": f"incident.{event.kind}",
         "event": {
@@ -148,16 +147,7 @@ def webhook_payload(event: TimelineEvent, text: str, url: str) -> dict[str, Any]
             "data": event.data,
             "text": event.text,
         },
-        "incident": {
-            "id": incident.pk,
-            "reference": incident.reference,
-            "title": incident.title,
-            "status": incident.status,
-            "severity": incident.severity.slug,
-            "customer_impact": incident.customer_impact,
-            "team": incident.team.slug if incident.team_id else None,
-            "url": url,
-        },
+        "incident": incident_payload(event.incident),
         "text": text,
     }
 
