@@ -512,7 +512,7 @@ class TimelineEventAdmin(IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
 
     @admin.display(description="Incident", ordering="incident_id")
     def incident_reference(self, obj: TimelineEvent) -> str:
-        return f"INC-{obj.incident_id}"
+        return Incident.reference_for(obj.incident_id)
 
     @admin.display(description="Text")
     def short_text(self, obj: TimelineEvent) -> str:
@@ -536,7 +536,7 @@ class RoleAssignmentAdmin(IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
 
     @admin.display(description="Incident", ordering="incident_id")
     def incident_reference(self, obj: RoleAssignment) -> str:
-        return f"INC-{obj.incident_id}"
+        return Incident.reference_for(obj.incident_id)
 
     @admin.display(description="Current", boolean=True)
     def current(self, obj: RoleAssignment) -> bool:
@@ -598,7 +598,7 @@ class ConsumerRunAdmin(
 
     @admin.display(description="Event", ordering="event_id")
     def event_summary(self, obj: ConsumerRun) -> str:
-        return f"{obj.event.kind_label} on INC-{obj.event.incident_id}"
+        return f"{obj.event.kind_label} on {Incident.reference_for(obj.event.incident_id)}"
 
     @admin.display(description="Last error")
     def short_error(self, obj: ConsumerRun) -> str:

@@ -109,7 +109,14 @@ class Incident(TimeStampedModel):
 
     @property
     def reference(self) -> str:
-        return f"INC-{self.pk}" if self.pk else "INC-new"
+        """What people call the incident: "INC-12"."""
+        return self.reference_for(self.pk)
+
+    @staticmethod
+    def reference_for(pk: int | None) -> str:
+        """The reference of the incident with id ``pk`` ("INC-new" before it is saved), where only the id is at
+        hand."""
+        return f"INC-{pk}" if pk else "INC-new"
 
     @property
     def is_open(self) -> bool:
@@ -205,7 +212,7 @@ class TimelineEvent(models.Model):
         indexes = [models.Index(fields=["incident", "occurred_at", "id"], name="event_incident_time")]
 
     def __str__(self) -> str:
-        return f"{self.kind_label} on INC-{self.incident_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.kind_label} on {Incident.reference_for(self.incident_id)} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.pop("_allow_update", False):

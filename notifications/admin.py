@@ -15,6 +15,7 @@ from django.utils.text import Truncator
 
 from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, SafeActionIdsMixin
 from core.errors import DomainError
+from incidents.models import Incident
 from incidents.selectors import parse_reference
 from notifications import channels, checks, selectors, services
 from notifications.models import (
@@ -362,9 +363,9 @@ class MessageAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdm
         if obj.incident_id is None:
             return "-"
         return format_html(
-            '<a href="{}">INC-{}</a>',
+            '<a href="{}">{}</a>',
             reverse("notifications:incident_messages", args=[obj.incident_id]),
-            obj.incident_id,
+            Incident.reference_for(obj.incident_id),
         )
 
     STATUS_COLOURS = {
@@ -403,7 +404,8 @@ class MessageAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdm
             if not can_resend(request.user, message):
                 self.message_user(
                     request,
-                    f"Message {message.pk}: only those who can act on INC-{message.incident_id} can resend it.",
+                    f"Message {message.pk}: only those who can act on {Incident.reference_for(message.incident_id)} "
+                    "can resend it.",
                     messages.ERROR,
                 )
                 continue
@@ -450,7 +452,9 @@ class _IncidentRecordAdmin(HiddenAsNotFoundMixin, admin.ModelAdmin):
     @admin.display(description="Incident", ordering="incident_id")
     def incident_ref(self, obj) -> str:
         return format_html(
-            '<a href="{}">INC-{}</a>', reverse("incidents:detail", args=[obj.incident_id]), obj.incident_id
+            '<a href="{}">{}</a>',
+            reverse("incidents:detail", args=[obj.incident_id]),
+            Incident.reference_for(obj.incident_id),
         )
 
 

@@ -284,4 +284,4 @@ class IncidentSlackChannel(models.Model):
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"#{self.name} for INC-{self.incident_id}"
+        return f"#{self.name} for {Incident.reference_for(self.incident_id)}"

@@ -21,6 +21,21 @@ def incident_url(incident) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("incidents:detail", args=[incident.pk])
 
 
+def incident_payload(incident) -> dict[str, Any]:
+    """The ``incident`` block of every outgoing webhook payload (events and pages alike). Load the incident with
+    its severity and team."""
+    return {
+        "id": incident.pk,
+        "reference": incident.reference,
+        "title": incident.title,
+        "status": incident.status,
+        "severity": incident.severity.slug,
+        "customer_impact": incident.customer_impact,
+        "team": incident.team.slug if incident.team_id else None,
+        "url": incident_url(incident),
+    }
+
+
 def render(
     channel: str, name: str, context: dict[str, Any], *, html: bool = False, subject: bool = False
 ) -> Rendered:

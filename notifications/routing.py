@@ -18,7 +18,7 @@ from incidents.kinds import routable_kinds
 from incidents.models import EventKind, Incident, TimelineEvent
 from notifications import channels, selectors
 from notifications.models import Destination, RoutingRule
-from notifications.render import incident_url, render
+from notifications.render import incident_payload, incident_url, render
 from notifications.services import Draft, messages_enqueue
 
 # What a rule with no kinds reacts to. Any kind registered as routable (``incidents.kinds``) may be chosen.
@@ -123,8 +123,7 @@ def drafts_for(event: TimelineEvent, destinations: list[Destination]) -> Iterato
             )
 
 
-def webhook_payload(event: TimelineEvent, text: str, url: str) -> dict[str, Any]:
-    incident = event.incident
+def webhook_payload(event: TimelineEvent, text: str) -> dict[str, Any]:
     return {
         "type": f"incident.{event.kind}",
         "event": {
@@ -135,16 +134,7 @@ def webhook_payload(event: TimelineEvent, text: str, url: str) -> dict[str, Any]
             "data": event.data,
             "text": event.text,
         },
-        "incident": {
-            "id": incident.pk,
-            "reference": f"INC-{incident.pk}",
-            "title": incident.title,
-            "status": incident.status,
-            "severity": incident.severity.slug,
-            "customer_impact": incident.customer_impact,
-            "team": incident.team.slug if incident.team_id else None,
-            "url": url,
-        },
+        "incident": incident_payload(event.incident),
         "text": text,
     }
 

@@ -251,7 +251,7 @@ class Page(models.Model):
         indexes = [models.Index(fields=["status", "next_escalation_at"], name="page_due")]
 
     def __str__(self) -> str:
-        return f"Page {self.pk} on INC-{self.incident_id} ({self.status})"
+        return f"Page {self.pk} on {Incident.reference_for(self.incident_id)} ({self.status})"
 
 
 class PageStep(models.Model):

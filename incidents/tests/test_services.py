@@ -34,7 +34,8 @@ def test_declare_records_everything(member, team):
     assert incident.team == team
     assert list(incident.services.all()) == [svc]
     assert incident.declared_by == member
-    assert incident.reference == f"INC-{incident.pk}"
+    assert incident.reference == f"INC-{incident.pk}" == Incident.reference_for(incident.pk)
+    assert Incident().reference == Incident.reference_for(None) == "INC-new"
     event = TimelineEvent.objects.get(incident=incident)
     assert event.kind == EventKind.DECLARED
     assert event.source == "api"

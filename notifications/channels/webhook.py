@@ -130,5 +130,5 @@ class WebhookTransport(Transport):
             "kind": "webhook",
             "target": destination.webhook_url,
             "body": text,
-            "payload": webhook_payload(event, text, context["url"]),
+            "payload": webhook_payload(event, text),
         }

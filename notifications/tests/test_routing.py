@@ -168,3 +168,25 @@ def test_dedupe_keys_stay_short_and_distinct():
     assert len(long_a) <= 255 and len(long_b) <= 255
     assert long_a != long_b
     assert routing.dedupe_key("ev", 1, "dest", 2) == "ev:1:dest:2"
+
+
+@pytest.mark.django_db
+def test_a_routed_webhook_describes_the_incident_with_the_shared_block(user, settings):
+    settings.SITE_URL = "https://muster.example.com/"
+    payments = TeamFactory(slug="payments")
+    hook = Destination.objects.create(name="hook", channel="webhook", webhook_url="http://127.0.0.1:9/hook")
+    RoutingRule.objects.create(name="Payments", team=payments).destinations.add(hook)
+    incident, event = _declare(user, severity="major", team=payments, customer_impact=True)
+    routing.route_event(event)
+    payload = Message.objects.get(incident=incident, channel="webhook").payload
+    assert payload["type"] == "incident.declared" and payload["event"]["id"] == event.pk
+    assert payload["incident"] == {
+        "id": incident.pk,
+        "reference": f"INC-{incident.pk}",
+        "title": "Checkout errors",
+        "status": "triage",
+        "severity": "major",
+        "customer_impact": True,
+        "team": "payments",
+        "url": f"https://muster.example.com/incidents/{incident.pk}/",
+    }
