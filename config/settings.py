@@ -295,6 +295,8 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+_SYSTEM_FONTS = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+_MONOSPACE_FONTS = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace'
 SPECTACULAR_SETTINGS = {
     "TITLE": "Muster API",
     "DESCRIPTION": "Incident management: declare, triage, page, coordinate, communicate, learn.",
@@ -310,10 +312,22 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "notifications.models.Message.Status",
         "NotificationChannelEnum": "notifications.models.Channel",
     },
-    # Swagger UI and ReDoc are served from the sidecar package's static files: no CDN at run time.
+    # Swagger UI and ReDoc are served from the sidecar package's static files: no CDN at run time. ReDoc's page
+    # (templates/drf_spectacular/redoc.html) has no web-font links, and its theme names system fonts; Swagger UI
+    # does not send the schema to swagger.io's validator (which shows a badge loaded from there).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": _SYSTEM_FONTS,
+                "headings": {"fontFamily": _SYSTEM_FONTS},
+                "code": {"fontFamily": _MONOSPACE_FONTS},
+            }
+        }
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.document_malformed_requests",

@@ -207,3 +207,30 @@ def test_the_incident_page_works_without_javascript(browser, live_server, people
     expect(page.get_by_test_id("timeline")).to_contain_text("Works without JavaScript.")
     incident.refresh_from_db()
     assert incident.status == "investigating"
+
+
+@pytest.mark.parametrize(("path", "ready"), [("/api/docs/", ".swagger-ui .info"), ("/api/redoc/", "h1")])
+def test_the_api_docs_request_nothing_from_another_host(browser, live_server, path, ready):
+    """Swagger UI and ReDoc render from the site alone: every request the browser makes, scripts, styles, fonts,
+    images and the schema, goes to the site (any other is recorded and refused, so the test never leaves it)."""
+    from playwright.sync_api import expect
+
+    base = live_server.url
+    outside: list[str] = []
+    errors: list[str] = []
+    page = new_page(browser, LAPTOP, errors)
+
+    def only_the_site(route):
+        if route.request.url.startswith(base + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_site)
+    page.goto(base + path)
+    expect(page.locator(ready).first).to_contain_text("Muster API")
+    page.wait_for_load_state("networkidle")
+    assert outside == []
+    # ReDoc's "API docs by Redocly" logo comes from its CDN: the page's policy refuses it (and ReDoc hides it).
+    assert [e for e in errors if "violates the following Content Security Policy" not in e] == []

@@ -79,8 +79,16 @@ def test_resend_permissions(people, incidents, who, which, expected):
 
 
 def test_resend_without_a_body_works(member_api, incident):
-    message = make_message(incident, status=Message.Status.FAILED)
-    assert member_api.post(resend_url(message.pk)).status_code == 200
+    message = make_message(incident, status=Message.Status.FAILED, attempts=3)
+    response = member_api.post(resend_url(message.pk))
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["status"], response.json()["attempts"]) == (
+        message.pk,
+        "pending",
+        0,
+    )
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Message.Status.PENDING, 0)
 
 
 def test_resend_of_a_sent_message_is_409(member_api, incident):
@@ -96,7 +104,10 @@ def test_resend_of_a_sent_message_is_409(member_api, incident):
 @pytest.mark.parametrize("status", [Message.Status.PENDING, Message.Status.SENDING])
 def test_resend_of_a_message_on_its_way_is_409(member_api, incident, status):
     message = make_message(incident, status=status)
-    assert member_api.post(resend_url(message.pk), {}, format="json").status_code == 409
+    response = member_api.post(resend_url(message.pk), {}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "conflict"
+    message.refresh_from_db()
+    assert message.status == status
 
 
 def test_resend_refuses_unknown_body_keys(member_api, incident):

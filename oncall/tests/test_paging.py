@@ -1,5 +1,6 @@
 """Paging services: step order, waits, repeats, exhaustion, acknowledgement, stale wake-ups, auto-page, cancel."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -83,8 +84,12 @@ def test_steps_run_in_order_and_repeat_then_exhaust(incident, member, policy):
         (1, 1),
     ]
     assert TimelineEvent.objects.filter(incident=incident, kind="page_exhausted").count() == 1
-    # A wake-up after the end changes nothing.
-    assert wake(page) in ("finished", "stale")
+    # A wake-up after the end changes nothing, and one with an old token is refused as stale.
+    assert wake(page) == "finished"
+    assert paging.page_step_run(page_id=page.pk, token=str(uuid.uuid4())) == "stale"
+    assert PageStep.objects.filter(page=page).count() == 4
+    page.refresh_from_db()
+    assert page.status == Page.Status.EXHAUSTED
 
 
 def test_wait_comes_from_the_step(incident, member, policy, settings):
