@@ -41,7 +41,7 @@ def render(events: Iterable[FeedEvent], *, title: str, now: datetime, per_person
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", title)
-    cal.add("x-published-ttl", timedelta(hours=1))
+    cal.add("x-published-ttl", icalendar.vDuration(timedelta(hours=1)))  # RFC 5545 duration: PT1H
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     stamp = now.astimezone(UTC)
     for e in events:

@@ -57,6 +57,9 @@ def test_feed_is_rfc5545_with_utc_times():
     assert "VERSION:2.0" in text and "PRODID:" in text
     assert "DTSTART:20260329T000000Z" in text and "DTEND:20260329T080000Z" in text
     assert "SUMMARY:On call: Primary" in text
+    # Outlook reads how often to refresh from X-PUBLISHED-TTL, an RFC 5545 duration; others from REFRESH-INTERVAL.
+    assert "\r\nX-PUBLISHED-TTL:PT1H\r\n" in text
+    assert "\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in text
     (event,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
     assert event["uid"] == f"shift-7-1-{int(shift.start.timestamp())}@muster"
     assert "dtstamp" in event
