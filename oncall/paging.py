@@ -40,13 +40,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.validation import reject_nul
 from incidents import permissions
 from incidents.models import EventKind, Incident, Severity, Source, TimelineEvent
-from incidents.services import timeline_record
+from incidents.selectors import severity_get
+from incidents.services import incident_lock, timeline_record
 from incidents.state import OPEN_STATUSES
 from notifications.models import Channel, RoutingRule
 from notifications.recipients import drafts_for_person, team_oncall
-from notifications.render import incident_url, render
+from notifications.render import incident_payload, incident_url, render
 from notifications.services import Draft, messages_enqueue
 from oncall.models import EscalationPolicy, EscalationStep, Page, PageStep, Schedule
 from teams.models import Membership, Team
@@ -249,33 +251,13 @@ def webhook_payload(*, page: Page, incident: Incident, people: list, event: Time
         "people": [
             {"username": p.get_username(), "name": p.get_full_name(), "email": p.email} for p in people
         ],
-        "incident": {
-            "id": incident.pk,
-            "reference": f"INC-{incident.pk}",
-            "title": incident.title,
-            "status": incident.status,
-            "severity": incident.severity.slug,
-            "team": incident.team.slug if incident.team_id else None,
-            "url": incident_url(incident),
-        },
+        "incident": incident_payload(incident),
         "occurred_at": event.occurred_at.isoformat(),
         "text": text,
     }
 
 
 # --- Running steps -------------------------------------------------------------------------------------
-
-
-def _lock_incident(pk: int) -> Incident:
-    incident = (
-        Incident.objects.select_for_update(of=("self",))
-        .select_related("severity", "team")
-        .filter(pk=pk)
-        .first()
-    )
-    if incident is None:
-        raise NotFound("No such incident.")
-    return incident
 
 
 def _schedule_wake(page: Page) -> None:
@@ -386,7 +368,7 @@ def page_step_run(*, page_id: int, token: str | None) -> str:
         if page.next_escalation_at > now + DUE_MARGIN:
             _schedule_wake(page)
             return "not_due"
-        incident = _lock_incident(page.incident_id)
+        incident = incident_lock(incident_id=page.incident_id)
         if incident.status not in OPEN:
             _finish(page, Page.Status.CANCELLED, now)
             return "cancelled"
@@ -420,9 +402,7 @@ def _clean_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) > REASON_MAX:
         raise ValidationError(f"Keep the reason under {REASON_MAX} characters.", field="reason")
-    if "\x00" in reason:
-        raise ValidationError("Text cannot contain NUL characters.", field="reason")
-    return reason
+    return reject_nul(reason, field="reason")
 
 
 def default_policy(team: Team) -> EscalationPolicy | None:
@@ -452,7 +432,7 @@ def page_create(
     if (team is None) == (user is None):
         raise ValidationError("Page either a team or a person.", field="team")
     pk = incident.pk if isinstance(incident, Incident) else incident
-    incident = _lock_incident(pk)
+    incident = incident_lock(incident_id=pk)
     if not system:
         permissions.ensure(actor, incident, permissions.Action.ACT)
     if incident.status not in OPEN:
@@ -516,7 +496,7 @@ def page_acknowledge(
     if page.status != Page.Status.TRIGGERED:
         raise Conflict(f"This page is {page.get_status_display().lower()}: there is nothing to acknowledge.")
     note = _clean_reason(note)
-    incident = _lock_incident(page.incident_id)
+    incident = incident_lock(incident_id=page.incident_id)
     now = timezone.now()
     page.acknowledged_by = actor
     page.acknowledged_at = now
@@ -616,9 +596,7 @@ def _clean_name(name: str) -> str:
         raise ValidationError("Give the policy a name.", field="name")
     if len(name) > NAME_MAX:
         raise ValidationError(f"Keep the name under {NAME_MAX} characters.", field="name")
-    if "\x00" in name:
-        raise ValidationError("Text cannot contain NUL characters.", field="name")
-    return name
+    return reject_nul(name, field="name")
 
 
 def _clean_repeat(repeat) -> int:
@@ -628,14 +606,10 @@ def _clean_repeat(repeat) -> int:
 
 
 def _severity(value) -> Severity | None:
+    """The auto-page threshold: none, or a severity (``incidents.selectors.severity_get``)."""
     if value is None or value == "":
         return None
-    if isinstance(value, Severity):
-        return value
-    severity = Severity.objects.filter(slug=value).first() if isinstance(value, str) else None
-    if severity is None:
-        raise ValidationError(f"Unknown severity '{value}'.", field="auto_page_severity")
-    return severity
+    return severity_get(value=value, field="auto_page_severity")
 
 
 def _clean_steps(team: Team, steps: list[dict]) -> list[EscalationStep]:
