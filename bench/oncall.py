@@ -218,7 +218,7 @@ def main() -> int:
     feed_times, feed_queries, feed = measure(schedule_feed, args.repeat)
     feed_events = feed.content.count(b"BEGIN:VEVENT")
     person = get_user_model().objects.get(username="u00002")
-    token = services.calendar_feed_get(user=person).token
+    token = services.calendar_feed_ensure(user=person).token
 
     def user_feed():
         r = anon.get(f"/oncall/ical/user/{token}.ics")

@@ -289,3 +289,10 @@ def feed_by_token(token: str) -> CalendarFeed | None:
     if not token or len(token) > 64:
         return None
     return CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
+
+
+def calendar_feed_find(*, user) -> CalendarFeed | None:
+    """The person's calendar feed, or None before they asked for one (a page view never creates it)."""
+    if not user or not user.is_authenticated:
+        return None
+    return CalendarFeed.objects.filter(user=user).first()

@@ -377,7 +377,9 @@ def override_delete(*, actor, override: Override) -> None:
 # --- Calendar feeds ----------------------------------------------------------------------------------------
 
 
-def calendar_feed_get(*, user) -> CalendarFeed:
+@transaction.atomic
+def calendar_feed_ensure(*, user) -> CalendarFeed:
+    """The person's calendar feed, created with a secret URL the first time (a write: POST only)."""
     if not user or not user.is_authenticated:
         raise NotFound("No such calendar feed.")
     feed, _ = CalendarFeed.objects.get_or_create(user=user)
@@ -386,8 +388,13 @@ def calendar_feed_get(*, user) -> CalendarFeed:
 
 @transaction.atomic
 def calendar_feed_reset(*, user) -> CalendarFeed:
-    """A new secret URL for ``user``'s feed; the old one stops working."""
-    feed = calendar_feed_get(user=user)
-    feed.token = new_token()
-    feed.save(update_fields=["token"])
+    """A new secret URL for ``user``'s feed (the first one when there is none); the old one stops working."""
+    feed, created = (
+        CalendarFeed.objects.get_or_create(user=user) if user and user.is_authenticated else (None, 0)
+    )
+    if feed is None:
+        raise NotFound("No such calendar feed.")
+    if not created:
+        feed.token = new_token()
+        feed.save(update_fields=["token"])
     return feed

@@ -372,7 +372,7 @@ def override_delete(request: HttpRequest, pk: int, oid: int) -> HttpResponse:
 @require_GET
 def my_shifts(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    feed = services.calendar_feed_get(user=request.user)
+    feed = selectors.calendar_feed_find(user=request.user)  # a GET never creates it
     shifts = selectors.user_shifts(request.user, now, now + timedelta(days=30))
     return render(
         request,
@@ -380,7 +380,9 @@ def my_shifts(request: HttpRequest) -> HttpResponse:
         {
             "shifts": shifts,
             "now": now,
-            "feed_url": request.build_absolute_uri(reverse("oncall:ical_user", args=[feed.token])),
+            "feed_url": request.build_absolute_uri(reverse("oncall:ical_user", args=[feed.token]))
+            if feed
+            else "",
             "schedules": selectors.user_schedules(request.user),
         },
     )
@@ -389,8 +391,14 @@ def my_shifts(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def feed_reset(request: HttpRequest) -> HttpResponse:
+    had_one = selectors.calendar_feed_find(user=request.user) is not None
     services.calendar_feed_reset(user=request.user)
-    messages.success(request, "Your calendar feed has a new URL; the old one no longer works.")
+    messages.success(
+        request,
+        "Your calendar feed has a new URL; the old one no longer works."
+        if had_one
+        else "Your calendar feed is ready: subscribe to its URL below.",
+    )
     return redirect("oncall:my_shifts")
 
 

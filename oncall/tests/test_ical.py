@@ -117,7 +117,7 @@ def test_user_feed_holds_only_that_persons_shifts(client, schedule):
     from oncall import services
 
     ann = UserFactory(username="ann")
-    feed = services.calendar_feed_get(user=ann)
+    feed = services.calendar_feed_ensure(user=ann)
     parsed = parsed_response(client.get(f"/oncall/ical/user/{feed.token}.ics"))
     assert parsed and {p.username for p in parsed} == {"ann"}
     assert all(p.summary == "On call: Primary" for p in parsed)
@@ -148,7 +148,7 @@ def test_reset_tokens_stop_the_old_urls(client, schedule, team):
     services.schedule_reset_token(actor=lead, schedule=schedule)
     assert client.get(f"/oncall/ical/schedule/{old}.ics").status_code == 404
     assert client.get(f"/oncall/ical/schedule/{schedule.ical_token}.ics").status_code == 200
-    feed = services.calendar_feed_get(user=lead)
+    feed = services.calendar_feed_ensure(user=lead)
     old = feed.token
     services.calendar_feed_reset(user=lead)
     assert client.get(f"/oncall/ical/user/{old}.ics").status_code == 404
@@ -159,7 +159,7 @@ def test_inactive_users_feed_is_404(client, schedule):
     from oncall import services
 
     ann = UserFactory(username="ann")
-    token = services.calendar_feed_get(user=ann).token
+    token = services.calendar_feed_ensure(user=ann).token
     ann.is_active = False
     ann.save()
     assert client.get(f"/oncall/ical/user/{token}.ics").status_code == 404

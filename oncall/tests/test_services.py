@@ -246,6 +246,6 @@ def test_oncall_for_many_teams_takes_a_fixed_number_of_queries(django_assert_max
 
 @pytest.mark.django_db
 def test_calendar_feed_reset_changes_the_token(user):
-    first = services.calendar_feed_get(user=user).token
+    first = services.calendar_feed_ensure(user=user).token
     assert services.calendar_feed_reset(user=user).token != first
     assert CalendarFeed.objects.get(user=user).token != first

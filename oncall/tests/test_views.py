@@ -160,10 +160,24 @@ def test_lead_edits_and_deletes_a_rotation_and_adds_an_override(client, lead, sc
 
 @pytest.mark.django_db
 def test_my_shifts_lists_shifts_and_the_feed_url_which_can_be_reset(client, schedule):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     ann = UserFactory(username="ann")
     client.force_login(ann)
-    r = client.get("/oncall/my-shifts/")
+    with CaptureQueriesContext(connection) as queries:
+        r = client.get("/oncall/my-shifts/")
     assert r.status_code == 200
+    # A GET never writes: the feed is created by the person's POST, not by a page view.
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))
+    ]
+    assert writes == [] and not CalendarFeed.objects.filter(user=ann).exists()
+    assert 'data-testid="feed-create"' in r.content.decode()
+    assert client.post("/oncall/my-shifts/reset-feed/").status_code == 302
+    r = client.get("/oncall/my-shifts/")
     token = CalendarFeed.objects.get(user=ann).token
     assert token in r.content.decode()
     assert r.content.decode().count("Primary") >= 10
