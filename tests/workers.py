@@ -69,6 +69,8 @@ class Worker:
             "PROBE_SLEEP": str(probe_sleep),
             "PYTHONUNBUFFERED": "1",
             "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",  # the peers listen on loopback
+            # The project's settings, as in production (not the test suite's, which add the test wing).
+            "DJANGO_SETTINGS_MODULE": "config.settings",
         }
         full_env |= env or {}
         full_env.pop("PYTEST_CURRENT_TEST", None)
