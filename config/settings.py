@@ -162,6 +162,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnects after a broker restart that Celery 5.7 would not survive (see config/worker.py).
+CELERY_WORKER_CONSUMER = "config.worker:Consumer"
 # A killed worker's message comes back after this long (not Redis' default hour).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=90),
