@@ -14,9 +14,12 @@ of the checked address.
 from __future__ import annotations
 
 import functools
+import http.client
 import ipaddress
 import socket
+import ssl
 import sys
+import urllib.request
 
 import requests
 from django.conf import settings
@@ -137,6 +140,49 @@ def session() -> requests.Session:
     return http
 
 
+class _GuardedClientHTTP(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = create_connection  # socket.create_connection, checked
+
+
+class _GuardedClientHTTPS(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = create_connection  # socket.create_connection, checked
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_GuardedClientHTTP, req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext | None = None):
+        super().__init__(context=context)
+        self._guarded_context = context
+
+    def https_open(self, req):
+        return self.do_open(_GuardedClientHTTPS, req, context=self._guarded_context)
+
+
+def urllib_opener(context: ssl.SSLContext | None = None) -> urllib.request.OpenerDirector:
+    """The ``urllib`` counterpart of ``session()``, for clients built on urllib (slack_sdk): every connection,
+    redirects included, is checked; proxies from the environment are ignored; only http and https are opened."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler({}),
+        urllib.request.UnknownHandler(),
+        _GuardedHTTPHandler(),
+        _GuardedHTTPSHandler(context),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
 def refused(exc: BaseException) -> RefusedAddress | None:
     """The ``RefusedAddress`` behind a requests/urllib3 error, if that is what it was."""
     seen = set()
@@ -149,5 +195,6 @@ def refused(exc: BaseException) -> RefusedAddress | None:
                 found = refused(arg)
                 if found is not None:
                     return found
-        exc = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+        reason = getattr(exc, "reason", None)
+        exc = (reason if isinstance(reason, BaseException) else None) or exc.__cause__ or exc.__context__
     return None

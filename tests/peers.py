@@ -226,9 +226,10 @@ class SlackPeer(_HTTPPeer):
 
 class WebhookPeer(_HTTPPeer):
     """Receives outgoing webhooks (any path) and answers 200 unless told otherwise (a fault script, or
-    ``redirect_to``: every request is answered 307 to that URL)."""
+    ``redirect_to``: every request is answered ``redirect_status`` to that URL)."""
 
     redirect_to: str | None = None
+    redirect_status: int = 307
 
     def delivered(self) -> list[Recorded]:
         return [r for r in self.received() if r.params.get("_ok")]
@@ -239,7 +240,7 @@ class WebhookPeer(_HTTPPeer):
         with self.lock:
             self.requests.append(record)
         if self.redirect_to:
-            return self._send(handler, 307, {"moved": True}, {"Location": self.redirect_to})
+            return self._send(handler, self.redirect_status, {"moved": True}, {"Location": self.redirect_to})
         fault = self._next_fault(path) or self._next_fault("*")
         if fault and fault.delay:
             time.sleep(fault.delay)

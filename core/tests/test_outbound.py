@@ -7,7 +7,11 @@ that a connection to any other address fails the test before it is attempted.
 
 from __future__ import annotations
 
+import ast
 import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 import requests
@@ -131,3 +135,114 @@ def test_the_checked_address_is_the_one_connected_to(settings, monkeypatch, conn
         peer.stop()
     assert answer.status_code == 200
     assert connects == ["127.0.0.1"]
+
+
+# The same guarantees for clients built on urllib (slack_sdk's WebClient): the opener checks every connection.
+
+
+def urllib_get(url: str, **kwargs):
+    return outbound.urllib_opener().open(url, timeout=5, **kwargs)
+
+
+@pytest.mark.parametrize("address", INTERNAL)
+def test_urllib_a_name_resolving_inside_is_refused_before_any_connection(
+    settings, monkeypatch, connects, address
+):
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    resolve_to(monkeypatch, address)
+    with pytest.raises(urllib.error.URLError) as raised:
+        urllib_get("http://innocent.example/api/chat.postMessage")
+    assert outbound.refused(raised.value) is not None
+    assert connects == []
+
+
+def test_urllib_reaches_an_allowed_address_and_ignores_proxies_from_the_environment(
+    settings, monkeypatch, connects
+):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    monkeypatch.setenv(
+        "http_proxy", "http://10.9.9.9:3128"
+    )  # would be reached instead of the checked address
+    peer = WebhookPeer().start()
+    try:
+        with urllib_get(peer.url) as answer:
+            assert answer.status == 200
+    finally:
+        peer.stop()
+    assert connects == ["127.0.0.1"]
+
+
+def test_urllib_a_redirect_to_an_internal_address_is_refused(settings, monkeypatch, connects):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    peer = WebhookPeer().start()
+    try:
+        peer.redirect_to = "http://metadata.internal/latest/meta-data/"
+        peer.redirect_status = 302  # urllib follows a POST's 302 (as a GET), not its 307
+        real = socket.getaddrinfo
+
+        def resolver(host, port, *args, **kwargs):
+            if host == "metadata.internal":
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
+            return real(host, port, *args, **kwargs)
+
+        monkeypatch.setattr(outbound.socket, "getaddrinfo", resolver)
+        request = urllib.request.Request(peer.url, data=b"{}", method="POST")
+        with pytest.raises(urllib.error.URLError) as raised:
+            outbound.urllib_opener().open(request, timeout=5)
+    finally:
+        peer.stop()
+    assert len(peer.received()) == 1
+    assert outbound.refused(raised.value) is not None
+    assert connects and all(host.startswith("127.") for host in connects)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "data:text/plain,hello"])
+def test_urllib_opens_only_http(url):
+    with pytest.raises(urllib.error.URLError):
+        urllib_get(url)
+
+
+# The class: no module of the project makes an outgoing HTTP request except through core.outbound.
+
+HTTP_CLIENTS = {"requests", "urllib.request", "http.client", "httpx", "aiohttp", "urllib3", "slack_sdk"}
+# module -> the client libraries it may import, and why
+THROUGH_OUTBOUND = {
+    "core/outbound.py": {"requests", "urllib.request", "http.client", "urllib3"},  # the guard itself
+    "notifications/channels/slack.py": {
+        "slack_sdk"
+    },  # GuardedWebClient: connections via outbound.urllib_opener
+    "notifications/channels/webhook.py": {"requests"},  # exceptions only; the session is outbound.session()
+}
+
+
+def _client_imports(tree: ast.AST) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            found |= {client for client in HTTP_CLIENTS if name == client or name.startswith(client + ".")}
+    return found
+
+
+def test_every_outgoing_http_client_goes_through_outbound():
+    root = Path(__file__).resolve().parents[2]
+    offenders = {}
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative.split("/")[0] in {".venv", "tests", "bench", "node_modules"} or "/tests/" in relative:
+            continue
+        used = _client_imports(ast.parse(path.read_text(), filename=relative))
+        extra = used - THROUGH_OUTBOUND.get(relative, set())
+        if extra:
+            offenders[relative] = sorted(extra)
+    assert offenders == {}, f"outgoing HTTP that bypasses core.outbound: {offenders}"
+
+
+def test_the_slack_client_is_the_guarded_one(settings):
+    from notifications.channels import slack
+
+    assert isinstance(slack.client(), slack.GuardedWebClient)

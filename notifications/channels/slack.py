@@ -24,6 +24,7 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from core import outbound
 from notifications.channels.base import PermanentError, TransientError, Transport
 
 SLACK_CHANNEL_RE = re.compile(r"^(#[a-z0-9][a-z0-9_\-]{0,79}|[CGD][A-Z0-9]{6,20})$")
@@ -38,11 +39,25 @@ TRANSIENT_SLACK_ERRORS = {
 }
 
 
+class GuardedWebClient(WebClient):
+    """slack_sdk's client whose connections go through ``core.outbound``: ``SLACK_API_URL`` and any redirect
+    cannot point the workers inside the network unless ``OUTBOUND_ALLOWED_NETWORKS`` allows it."""
+
+    def _perform_urllib_http_request_internal(self, url: str, req) -> dict[str, Any]:
+        if not url.lower().startswith(("http://", "https://")):
+            raise SlackRequestError(f"Invalid URL detected: {url}")
+        resp = outbound.urllib_opener(self.ssl).open(req, timeout=self.timeout)
+        body: bytes | str = resp.read()
+        if resp.headers.get_content_type() != "application/gzip":
+            body = body.decode(resp.headers.get_content_charset() or "utf-8")
+        return {"status": resp.code, "headers": resp.headers, "body": body}
+
+
 def client() -> WebClient:
     base = settings.SLACK_API_URL
     if not base.endswith("/"):
         base += "/"
-    return WebClient(
+    return GuardedWebClient(
         token=settings.SLACK_BOT_TOKEN, base_url=base, timeout=settings.SLACK_TIMEOUT, retry_handlers=[]
     )
 
@@ -70,6 +85,9 @@ def call(method: Callable[..., Any], *, accept: Collection[str] = (), **kwargs) 
             ) from exc
         raise PermanentError(f"Slack refused it: {error or status}") from exc
     except (urllib.error.URLError, TimeoutError, ConnectionError, SlackRequestError) as exc:
+        blocked = outbound.refused(exc)
+        if blocked is not None:  # trying again cannot help: SLACK_API_URL points inside the network
+            raise PermanentError(f"Refused: {blocked}") from exc
         raise TransientError(f"Could not reach Slack: {exc.__class__.__name__}: {exc}") from exc
     return response.data if isinstance(response.data, dict) else {}
 

@@ -49,3 +49,34 @@ def test_a_webhook_to_an_internal_address_goes_dead_without_connecting(settings,
     assert message.status == Message.Status.DEAD
     assert message.last_error.startswith("Refused:")
     assert tried == []
+
+
+@pytest.mark.parametrize(
+    "base", ["http://169.254.169.254/api/", "http://slack.internal/api/", "http://10.0.0.5:8080/api/"]
+)
+def test_a_slack_api_url_inside_the_network_goes_dead_without_connecting(settings, monkeypatch, base):
+    """SLACK_API_URL is an operator setting, but a typo or a hostile environment must not turn the workers into a
+    proxy for the metadata service either: Slack's client connects through the same guard as webhooks."""
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    settings.SLACK_BOT_TOKEN = "xoxb-test"
+    settings.SLACK_API_URL = base
+    tried: list = []
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: tried.append(address))
+    real = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        if host.endswith(".internal"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", resolver)
+    with transaction.atomic():
+        services.messages_enqueue(
+            [Draft(channel="slack", kind="post", target="#incidents", dedupe_key="k", body="x")]
+        )
+    message = Message.objects.get()
+    services.messages_deliver(message_ids=[message.pk])
+    message.refresh_from_db()
+    assert message.status == Message.Status.DEAD
+    assert message.last_error.startswith("Refused:")
+    assert tried == []
