@@ -310,3 +310,44 @@ def test_mrkdwn_block_kit_text_is_built_only_by_the_escaping_helper():
         and BLOCK_KIT.search(path.read_text())
     ]
     assert not offenders
+
+
+@pytest.mark.django_db
+def test_a_declared_incident_reaches_slack_and_mail_escaped(
+    slack_peer, smtp_peer, django_capture_on_commit_callbacks
+):
+    """The defect as it was reported: a team and a person named to ping the channel and phish, through routing, the
+    outbox and the transports to the local Slack and SMTP servers."""
+    from email import message_from_bytes, policy
+
+    from incidents import services
+    from notifications.models import Destination, RoutingRule
+    from tests.factories import TeamFactory, UserFactory
+
+    RoutingRule.objects.update(enabled=False)
+    rule = RoutingRule.objects.create(name="All", event_kinds=["declared"])
+    rule.destinations.add(
+        Destination.objects.create(name="ops", channel="slack", slack_channel="#ops"),
+        Destination.objects.create(name="mail", channel="email", email_addresses="ops@example.com"),
+    )
+    team = TeamFactory(
+        name="Platform <!channel> <http://evil.example/login|Re-authenticate here>", slug="platform"
+    )
+    actor = UserFactory(
+        username="mallory", first_name="<img src=https://evil.example/p.gif>", last_name="<!here>"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = services.incident_declare(
+            title="Checkout <b>down</b>", severity="critical", actor=actor, team=team, lead=actor
+        )
+    (posted,) = [p for p in slack_peer.delivered("chat.postMessage") if p["channel"] == "#ops"]
+    assert_slack_safe(posted["text"], "routed Slack message")
+    assert (
+        "Team: Platform &lt;!channel&gt; &lt;http://evil.example/login|Re-authenticate here&gt;"
+        in posted["text"]
+    )
+    # The link to the incident still works, its label escaped.
+    assert f"*<{SITE}/incidents/{incident.pk}/|Checkout &lt;b&gt;down&lt;/b&gt;>*" in posted["text"]
+    (mail,) = smtp_peer.received()
+    html = message_from_bytes(mail.as_bytes(), policy=policy.default).get_body(("html",)).get_content()
+    assert "<img" not in html and "&lt;img src=https://evil.example/p.gif&gt;" in html
