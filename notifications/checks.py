@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.timeutils import format_utc
+from notifications.escaping import mrkdwn
 from notifications.models import Channel, Destination
 from notifications.services import Draft, messages_enqueue, parse_addresses
 
@@ -24,10 +25,13 @@ TEXT = (
 
 def _drafts(destination: Destination, *, actor, run: str) -> Iterator[Draft]:
     who = actor.get_username() if actor is not None else "Muster"
-    text = TEXT.format(who=who, when=format_utc(timezone.now()), name=destination.name)
+    values = {"who": who, "when": format_utc(timezone.now()), "name": destination.name}
+    text = TEXT.format(**values)
     key = f"test:{run}:dest:{destination.pk}"
     common = {"destination_id": destination.pk}
     if destination.channel == Channel.SLACK:
+        text = mrkdwn(TEXT, **values)
+        # The mention is mrkdwn the admin configured for the destination (``<!subteam^S0123>``), kept as it is.
         body = f"{destination.mention} {text}" if destination.mention else text
         yield Draft(
             channel=Channel.SLACK,

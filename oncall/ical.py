@@ -3,6 +3,10 @@
 One VEVENT per final shift, DTSTART/DTEND in UTC, a UID stable for as long as the shift starts at the same
 instant (schedule, person and start), and the person in ``X-MUSTER-USER``, so ``parse`` reads the same shifts back.
 No ATTENDEE: calendars would show each shift as a meeting invitation to answer.
+
+Every property made of text a person wrote (schedule, team and people's names) goes through ``text``: control
+characters (line breaks included) are removed and the rest is written with RFC 5545 TEXT escaping (backslash,
+semicolon and comma escaped), so no name can end a content line, forge a property or make the feed fail.
 """
 
 from __future__ import annotations
@@ -12,6 +16,39 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import icalendar
+from icalendar.parser import unescape_backslash
+
+#: What cannot be in a content line's text: C0 and C1 controls and DEL (RFC 5545 3.3.11: TEXT has no CTL but HTAB,
+#: and a line break is written as the escape ``\n``, which no name needs), lone surrogates, which UTF-8 cannot
+#: encode, and the byte order mark, which parsers drop at the start of a value.
+_NOT_TEXT = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000), 0xFEFF])
+
+
+def clean(value: str) -> str:
+    return str(value).translate(_NOT_TEXT)
+
+
+class Text(icalendar.vText):
+    """A TEXT value written by RFC 5545 3.3.11 alone: ``\\``, ``;`` and ``,`` escaped with a backslash. (icalendar's
+    own escaping also turns a backslash followed by ``N`` into a line break, so such a name would not read back.)"""
+
+    def to_ical(self) -> bytes:
+        escaped = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        return escaped.encode(self.encoding)
+
+
+def text(value: str) -> Text:
+    """A TEXT value for a property, whatever ``value`` holds (control characters removed)."""
+    return Text(clean(value))
+
+
+def _decoded(value) -> str:
+    """A property's text as written by ``text``: X- properties are parsed back as raw text, so unescape them."""
+    if isinstance(value, icalendar.vText):
+        return str(value)
+    raw = value.to_ical() if hasattr(value, "to_ical") else value
+    return unescape_backslash(raw.decode() if isinstance(raw, bytes) else str(raw))
+
 
 PRODID = "-//Muster//On-call schedules//EN"
 
@@ -40,7 +77,7 @@ def render(events: Iterable[FeedEvent], *, title: str, now: datetime, per_person
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", title)
+    cal.add("x-wr-calname", text(title))
     cal.add("x-published-ttl", icalendar.vDuration(timedelta(hours=1)))  # RFC 5545 duration: PT1H
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     stamp = now.astimezone(UTC)
@@ -51,13 +88,13 @@ def render(events: Iterable[FeedEvent], *, title: str, now: datetime, per_person
         ev.add("dtstart", e.start.astimezone(UTC))
         ev.add("dtend", e.end.astimezone(UTC))
         summary = f"On call: {e.schedule_name}" if per_person else f"On call: {e.schedule_name} ({e.name})"
-        ev.add("summary", summary)
+        ev.add("summary", text(summary))
         ev.add(
             "description",
-            f"{e.name} is on call for {e.schedule_name}" + (" (override)." if e.override else "."),
+            text(f"{e.name} is on call for {e.schedule_name}" + (" (override)." if e.override else ".")),
         )
         ev.add("transp", "TRANSPARENT")
-        ev.add("x-muster-user", e.username)
+        ev.add("x-muster-user", text(e.username))
         cal.add_component(ev)
     return cal.to_ical()
 
@@ -79,10 +116,10 @@ def parse(data: bytes) -> list[ParsedShift]:
         out.append(
             ParsedShift(
                 uid=str(ev["uid"]),
-                username=str(ev["x-muster-user"]),
+                username=_decoded(ev["x-muster-user"]),
                 start=ev.decoded("dtstart").astimezone(UTC),
                 end=ev.decoded("dtend").astimezone(UTC),
-                summary=str(ev["summary"]),
+                summary=_decoded(ev["summary"]),
             )
         )
     out.sort(key=lambda s: (s.start, s.username))

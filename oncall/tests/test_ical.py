@@ -3,11 +3,16 @@ secret tokens, 404 for unknown ones, stable UIDs."""
 
 from __future__ import annotations
 
+import random
+import re
+import string
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
 import pytest
 from hypothesis import given
+from icalendar.parser import unescape_backslash
 
 from oncall import ical, selectors
 from oncall.shifts import compute
@@ -163,3 +168,105 @@ def test_inactive_users_feed_is_404(client, schedule):
     ann.is_active = False
     ann.save()
     assert client.get(f"/oncall/ical/user/{token}.ics").status_code == 404
+
+
+# --- Text a person wrote: escaped, never a line of its own --------------------------------------------------
+
+#: What a name may hold that a content line must not: line breaks, NUL, other controls, the characters TEXT escapes,
+#: a property forged after a line break, folding-sized runs, non-ASCII (accents, CJK, emoji, C1 controls, the
+#: Unicode line separator) and a lone surrogate.
+TRICKY = [*"\r\n\x00\x0b\t\x1b\x7f\x85,;\\:\"' ", "\r\nX-EVIL:1", "\nBEGIN:VEVENT", "\\n", "é", "中", "😀"]
+TRICKY += ["\u2028", "\ud800", "\ufeff"]
+PROPERTY_LINE = re.compile(rb"^[A-Za-z0-9-]+[;:]")
+
+
+def random_text(rng: random.Random) -> str:
+    parts = []
+    for _ in range(rng.randint(0, 40)):
+        pick = rng.random()
+        if pick < 0.4:
+            parts.append(rng.choice(TRICKY))
+        elif pick < 0.8:
+            parts.append(rng.choice(string.ascii_letters + string.digits))
+        else:
+            parts.append(chr(rng.choice([rng.randint(0xA0, 0xD7FF), rng.randint(0xE000, 0x2FFFF)])))
+    return "".join(parts)
+
+
+def without_controls(value: str) -> str:
+    """What a feed shows of ``value``: control characters, lone surrogates and byte order marks removed, nothing
+    else changed."""
+    return "".join(c for c in value if unicodedata.category(c) not in ("Cc", "Cs") and c != "\ufeff")
+
+
+def assert_only_property_lines(data: bytes) -> None:
+    assert data.endswith(b"\r\n")
+    for line in data[:-2].split(b"\r\n"):
+        assert b"\r" not in line and b"\n" not in line and b"\x00" not in line, line
+        # A line is a property (NAME: or NAME;PARAM=...:) or the folded continuation of one.
+        assert PROPERTY_LINE.match(line) or line[:1] in (b" ", b"\t"), line
+        assert len(line) <= 75, line
+
+
+def test_any_text_in_names_parses_back_to_the_same_text():
+    rng = random.Random(5545)
+    shift_start = datetime(2026, 3, 29, tzinfo=UTC)
+    for _ in range(600):
+        title, schedule_name, name, username = (random_text(rng) for _ in range(4))
+        override = rng.random() < 0.5
+        per_person = rng.random() < 0.5
+        event = ical.FeedEvent(
+            schedule_id=3,
+            schedule_name=schedule_name,
+            user_id=9,
+            username=username,
+            name=name,
+            email="x@example.com",
+            start=shift_start,
+            end=shift_start + timedelta(hours=8),
+            override=override,
+        )
+        data = ical.render([event], title=title, now=NOW, per_person=per_person)
+        assert_only_property_lines(data)
+        cal = icalendar.Calendar.from_ical(data)
+        assert unescape_backslash(cal["x-wr-calname"].to_ical().decode()) == without_controls(title)
+        (vevent,) = cal.walk("VEVENT")
+        summary = f"On call: {schedule_name}" if per_person else f"On call: {schedule_name} ({name})"
+        description = f"{name} is on call for {schedule_name}" + (" (override)." if override else ".")
+        assert str(vevent["summary"]) == without_controls(summary)
+        assert str(vevent["description"]) == without_controls(description)
+        (parsed,) = ical.parse(data)
+        assert parsed.username == without_controls(username)
+        assert parsed.summary == without_controls(summary)
+        assert (parsed.start, parsed.end) == (event.start, event.end)
+
+
+@pytest.mark.django_db
+def test_feeds_of_names_with_line_breaks_answer_200_with_only_property_lines(client, team):
+    from oncall import services
+
+    team.name = "Pay\rX-INJECTED:team"
+    team.save()
+    schedule = make_schedule(team, name="Primary\nX-INJECTED:1;\\,")
+    ann = UserFactory(username="ann", first_name="Ann\r\nBEGIN:VEVENT", last_name="\x00Lee")
+    make_rotation(schedule, [ann], period="daily", start_date=date(2026, 1, 1))
+
+    response = client.get(f"/oncall/ical/schedule/{schedule.ical_token}.ics")
+    assert response.status_code == 200
+    assert_only_property_lines(response.content)
+    assert b"\r\nX-INJECTED" not in response.content and b"\r\nBEGIN:VEVENT:" not in response.content
+    cal = icalendar.Calendar.from_ical(response.content)
+    calname = unescape_backslash(cal["x-wr-calname"].to_ical().decode())
+    assert calname == "On call: PayX-INJECTED:team / PrimaryX-INJECTED:1;\\,"
+    assert {p.summary for p in ical.parse(response.content)} == {
+        "On call: PrimaryX-INJECTED:1;\\, (AnnBEGIN:VEVENT Lee)"
+    }
+
+    feed = services.calendar_feed_ensure(user=ann)
+    response = client.get(f"/oncall/ical/user/{feed.token}.ics")
+    assert response.status_code == 200
+    assert_only_property_lines(response.content)
+    calname = unescape_backslash(
+        icalendar.Calendar.from_ical(response.content)["x-wr-calname"].to_ical().decode()
+    )
+    assert calname == "On call: AnnBEGIN:VEVENT Lee"
