@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.timeutils import format_utc
-from notifications.escaping import mrkdwn
+from notifications.escaping import mrkdwn, slack_mention
 from notifications.models import Channel, Destination
 from notifications.services import Draft, messages_enqueue, parse_addresses
 
@@ -31,8 +31,8 @@ def _drafts(destination: Destination, *, actor, run: str) -> Iterator[Draft]:
     common = {"destination_id": destination.pk}
     if destination.channel == Channel.SLACK:
         text = mrkdwn(TEXT, **values)
-        # The mention is mrkdwn the admin configured for the destination (``<!subteam^S0123>``), kept as it is.
-        body = f"{destination.mention} {text}" if destination.mention else text
+        # The mention is mrkdwn the admin configured (``<!subteam^S0123>``), kept only when it is mentions alone.
+        body = f"{slack_mention(destination.mention)} {text}" if destination.mention else text
         yield Draft(
             channel=Channel.SLACK,
             kind="post",

@@ -11,6 +11,8 @@ nothing safe, so no template rendered for Slack or for an HTML mail can switch e
 
 from __future__ import annotations
 
+import re
+
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
@@ -76,3 +78,16 @@ def mrkdwn_text(text) -> dict[str, str]:
     """A Block Kit ``mrkdwn`` text object; ``text`` is escaped unless Muster built it (``mrkdwn``, ``slack_link``).
     Every mrkdwn text object built in Python comes from here (``plain_text`` objects need no escaping)."""
     return {"type": "mrkdwn", "text": slack_escape(text)}
+
+
+# What a destination's mention may be: Slack's mention syntax and nothing else (no links, no formatting).
+_MENTION = r"(?:@[\w.\-]{1,80}|<!subteam\^[A-Z0-9]{4,20}(?:\|@[\w.\-]{1,80})?>|<@[UW][A-Z0-9]{6,20}>|<!(?:here|channel|everyone)>)"
+MENTION_RE = re.compile(rf"{_MENTION}(?: {_MENTION})*")
+
+
+def slack_mention(value: str) -> str:
+    """A destination's configured mention for the start of a Slack message: kept as mrkdwn when it is only
+    mentions (``@team``, ``<!subteam^S0123>``, ``<@U0123ABCD>``, ``<!here>``), escaped as text otherwise, so a stored
+    value that predates the check cannot carry a link."""
+    value = (value or "").strip()
+    return value if MENTION_RE.fullmatch(value) else slack_escape(value)

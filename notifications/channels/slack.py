@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from core import outbound
 from notifications.channels.base import PermanentError, TransientError, Transport
+from notifications.escaping import slack_mention
 
 SLACK_CHANNEL_RE = re.compile(r"^(#[a-z0-9][a-z0-9_\-]{0,79}|[CGD][A-Z0-9]{6,20})$")
 
@@ -166,6 +167,15 @@ class SlackTransport(Transport):
                 "Give a Slack channel as #name (lower case, no spaces) or as a channel id like C0123ABCD.",
                 field="slack_channel",
             )
+        from notifications.escaping import MENTION_RE
+
+        mention = (destination.mention or "").strip()
+        if mention and not MENTION_RE.fullmatch(mention):
+            raise ValidationError(
+                "A mention is @name, <!subteam^S0123ABCD>, <@U0123ABCD>, <!here> or <!channel>, separated by spaces.",
+                field="mention",
+            )
+        destination.mention = mention
 
     def describe(self, destination) -> str:
         return f"{destination.mention} {destination.slack_channel}".strip()
@@ -175,5 +185,5 @@ class SlackTransport(Transport):
         yield {
             "kind": "post",
             "target": destination.slack_channel,
-            "body": f"{destination.mention} {text}" if destination.mention else text,
+            "body": f"{slack_mention(destination.mention)} {text}" if destination.mention else text,
         }

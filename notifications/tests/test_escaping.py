@@ -351,3 +351,39 @@ def test_a_declared_incident_reaches_slack_and_mail_escaped(
     (mail,) = smtp_peer.received()
     html = message_from_bytes(mail.as_bytes(), policy=policy.default).get_body(("html",)).get_content()
     assert "<img" not in html and "&lt;img src=https://evil.example/p.gif&gt;" in html
+
+
+MENTIONS_KEPT = [
+    "@marketing-incident",
+    "<!subteam^S0123ABCD>",
+    "<!subteam^S0123ABCD|@oncall> <@U0123ABCD>",
+    "<!here>",
+]
+MENTIONS_REFUSED = [
+    "<http://evil.example/login|Re-authenticate here>",
+    "@ops <http://evil.example|x>",
+    "*bold* @ops",
+    "<!subteam^S0123ABCD|<http://evil.example>>",
+    "@ops\n<!channel>",
+]
+
+
+@pytest.mark.parametrize("mention", MENTIONS_KEPT)
+def test_a_mention_made_of_mentions_is_kept(mention):
+    from notifications.escaping import slack_mention
+
+    assert slack_mention(mention) == mention
+
+
+@pytest.mark.parametrize("mention", MENTIONS_REFUSED)
+def test_a_mention_carrying_anything_else_is_refused_on_save_and_escaped_on_send(mention):
+    from core.errors import ValidationError
+    from notifications.channels import slack
+    from notifications.escaping import slack_mention
+    from notifications.models import Destination
+
+    destination = Destination(name="Ops", channel="slack", slack_channel="#ops", mention=mention)
+    with pytest.raises(ValidationError):
+        slack.SlackTransport().check_destination(destination)
+    assert "<http" not in slack_mention(mention)
+    assert "<!channel>" not in slack_mention(mention)
