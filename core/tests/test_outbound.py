@@ -240,9 +240,3 @@ def test_every_outgoing_http_client_goes_through_outbound():
         if extra:
             offenders[relative] = sorted(extra)
     assert offenders == {}, f"outgoing HTTP that bypasses core.outbound: {offenders}"
-
-
-def test_the_slack_client_is_the_guarded_one(settings):
-    from notifications.channels import slack
-
-    assert isinstance(slack.client(), slack.GuardedWebClient)

@@ -284,7 +284,7 @@ def test_slack_test_message_escapes_the_destination_name_and_sender():
     from notifications.models import Destination, Message
 
     destination = Destination.objects.create(
-        name=hostile("destination"), channel="slack", slack_channel="#ops", mention="<!subteam^S0123>"
+        name=hostile("destination")[:100], channel="slack", slack_channel="#ops", mention="<!subteam^S0123>"
     )
     actor = get_user_model().objects.create(username="<!everyone>")
     destinations_send_test(destinations=[destination], actor=actor)

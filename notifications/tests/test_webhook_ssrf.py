@@ -80,3 +80,9 @@ def test_a_slack_api_url_inside_the_network_goes_dead_without_connecting(setting
     assert message.status == Message.Status.DEAD
     assert message.last_error.startswith("Refused:")
     assert tried == []
+
+
+def test_the_slack_client_is_the_guarded_one():
+    from notifications.channels import slack
+
+    assert isinstance(slack.client(), slack.GuardedWebClient)

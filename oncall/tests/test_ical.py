@@ -248,7 +248,7 @@ def test_feeds_of_names_with_line_breaks_answer_200_with_only_property_lines(cli
     team.name = "Pay\rX-INJECTED:team"
     team.save()
     schedule = make_schedule(team, name="Primary\nX-INJECTED:1;\\,")
-    ann = UserFactory(username="ann", first_name="Ann\r\nBEGIN:VEVENT", last_name="\x00Lee")
+    ann = UserFactory(username="ann", first_name="Ann\r\nBEGIN:VEVENT", last_name="\x0bLee")
     make_rotation(schedule, [ann], period="daily", start_date=date(2026, 1, 1))
 
     response = client.get(f"/oncall/ical/schedule/{schedule.ical_token}.ics")
