@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.ContentionMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -249,6 +250,9 @@ ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="none")
 ACCOUNT_ALLOW_REGISTRATION = env.bool("ACCOUNT_ALLOW_REGISTRATION", default=False)
 ACCOUNT_ADAPTER = "core.auth.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
+# Failed sign-ins are counted once, by core.throttle, for every login path (this page, the admin, the API); allauth's
+# own counter (per process without Redis, with another message) would only contradict it.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 SOCIALACCOUNT_ADAPTER = "core.auth.SocialAccountAdapter"
 
 # Single sign-on through any OpenID Connect provider (Okta, Keycloak, Google Workspace, Azure AD...).

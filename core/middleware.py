@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.shortcuts import render
 
 from core.validation import contains_nul
 
@@ -40,3 +41,27 @@ class RequestGuardMiddleware:
                     status=413,
                 )
         return self.get_response(request)
+
+
+class ContentionMiddleware:
+    """A deadlock or serialization failure that no service retried away answers 409 "try again", never 500.
+
+    The write services retry contention themselves (``core.db.atomic``); this is the net under every other path.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import OperationalError
+
+        from core.db import Busy, is_contention
+
+        if not (isinstance(exception, OperationalError) and is_contention(exception)):
+            return None
+        if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse({"detail": Busy.default_message, "code": Busy.code}, status=409)
+        return render(request, "409.html", status=409)

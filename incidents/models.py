@@ -164,6 +164,31 @@ class RoleAssignment(models.Model):
         return self.relieved_at is None
 
 
+class Participant(models.Model):
+    """Someone brought into an incident who is neither its declarer, on its team nor a role holder: a person paged
+    for it, someone invited. Participants see a private incident like its team does."""
+
+    class Reason(models.TextChoices):
+        PAGED = "paged", "Paged"
+        INVITED = "invited", "Invited"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="incident_participations"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="one_participation_per_user")
+        ]
+        indexes = [models.Index(fields=["user", "incident"], name="participant_user_incident")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.incident.reference} ({self.reason})"
+
+
 class EventKind(models.TextChoices):
     """The incident core's own event kinds. Other apps register theirs in ``incidents.kinds``: a stored kind is a
     plain string, so a wing adds kinds without a migration here."""
@@ -176,6 +201,7 @@ class EventKind(models.TextChoices):
     NOTE_ADDED = "note_added", "Note"
     UPDATE_POSTED = "update_posted", "Update posted"
     FIELDS_CHANGED = "fields_changed", "Details changed"
+    PARTICIPANTS_ADDED = "participants_added", "Participants added"
     PAGED = "paged", "Paged"
     PAGE_ACKNOWLEDGED = "page_acknowledged", "Page acknowledged"
     PAGE_EXHAUSTED = "page_exhausted", "Page unanswered"

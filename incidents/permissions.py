@@ -5,7 +5,7 @@
   holders, its declarer and admins. An incident with no team yet may be acted on by anyone who can see it, so
   that someone can triage it.
 - A private (security) incident is visible only to its participants (declarer, members of its team, anyone who
-  has held a role on it) and admins. To everyone else it does not exist: 404, not 403, everywhere.
+  has held a role on it, anyone brought in as a ``Participant``, e.g. paged for it) and admins. To everyone else it does not exist: 404, not 403, everywhere.
 - Admins are superusers.
 """
 
@@ -33,7 +33,7 @@ def visible_q(user, prefix: str = "") -> Q:
         return Q(pk__in=[])
     if user_is_admin(user):
         return Q()
-    from incidents.models import RoleAssignment
+    from incidents.models import Participant, RoleAssignment
 
     p = prefix
     return (
@@ -41,6 +41,7 @@ def visible_q(user, prefix: str = "") -> Q:
         | Q(**{f"{p}declared_by_id": user.pk})
         | Q(**{f"{p}team_id__in": user_team_ids(user)})
         | Q(**{f"{p}pk__in": RoleAssignment.objects.filter(user_id=user.pk).values("incident_id")})
+        | Q(**{f"{p}pk__in": Participant.objects.filter(user_id=user.pk).values("incident_id")})
     )
 
 
@@ -71,6 +72,7 @@ def can_view(user, incident) -> bool:
         incident.declared_by_id == user.pk
         or (incident.team_id is not None and incident.team_id in user_team_ids(user))
         or _ever_held_role(user, incident)
+        or incident.participants.filter(user_id=user.pk).exists()
     )
 
 

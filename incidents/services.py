@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.db import atomic
 from core.errors import (
     Conflict,
     InvalidTransition,
@@ -33,6 +34,7 @@ from incidents.models import (
     EventKind,
     IdempotencyKey,
     Incident,
+    Participant,
     Role,
     RoleAssignment,
     Severity,
@@ -150,7 +152,7 @@ def consumer_run_execute(*, run_id: int) -> str:
     """
     with transaction.atomic():
         run = (
-            ConsumerRun.objects.select_for_update(skip_locked=True)
+            ConsumerRun.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "event__incident")
             .filter(pk=run_id)
             .first()
@@ -191,7 +193,7 @@ def consumer_run_execute(*, run_id: int) -> str:
 def consumer_run_retry(*, run_id: int) -> ConsumerRun:
     """Put a failed run back to pending (admin action)."""
     with transaction.atomic():
-        run = ConsumerRun.objects.select_for_update().filter(pk=run_id).first()
+        run = ConsumerRun.objects.select_for_update(of=("self",)).filter(pk=run_id).first()
         if run is None:
             raise NotFound("No such consumer run.")
         if run.status == ConsumerRun.Status.FAILED:
@@ -265,7 +267,7 @@ def _clean_text(text: str, field: str, *, required: bool = False) -> str:
 def _lock(incident: Incident | int) -> Incident:
     """Re-read the incident under a row lock: concurrent changes of one incident run one after the other."""
     pk = incident.pk if isinstance(incident, Incident) else incident
-    locked = Incident.objects.select_for_update(of=("self",)).filter(pk=pk).first()
+    locked = Incident.objects.select_for_update(of=("self",), no_key=True).filter(pk=pk).first()
     if locked is None:
         raise NotFound("No such incident.")
     return locked
@@ -274,7 +276,7 @@ def _lock(incident: Incident | int) -> Incident:
 # --- Incident lifecycle ----------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic
 def incident_declare(
     *,
     title: str,
@@ -417,7 +419,7 @@ def incident_lock(*, incident_id: int) -> Incident:
     return _lock(incident_id)
 
 
-@transaction.atomic
+@atomic
 def incident_transition(
     *, incident: Incident | int, to: str, actor, source: str = Source.WEB, reason: str = ""
 ) -> Incident:
@@ -452,7 +454,7 @@ def incident_transition(
     return incident
 
 
-@transaction.atomic
+@atomic
 def incident_change_severity(
     *, incident: Incident | int, severity: Severity | str, actor, source: str = Source.WEB, reason: str = ""
 ) -> Incident:
@@ -482,7 +484,7 @@ def incident_change_severity(
 UPDATABLE_FIELDS = ("title", "summary", "team", "services", "customer_impact", "private")
 
 
-@transaction.atomic
+@atomic
 def incident_update(*, incident: Incident | int, actor, source: str = Source.WEB, **changes) -> Incident:
     """Change descriptive fields. Status, severity and roles have their own services."""
     unknown = set(changes) - set(UPDATABLE_FIELDS)
@@ -546,7 +548,7 @@ def _assign_role(*, incident: Incident, role: Role, user, actor, source: str) ->
         raise ValidationError("Choose an active user for the role.", field="user")
     now = timezone.now()
     current = (
-        RoleAssignment.objects.select_for_update()
+        RoleAssignment.objects.select_for_update(of=("self",))
         .filter(incident=incident, role=role, relieved_at__isnull=True)
         .select_related("user")
         .first()
@@ -591,7 +593,7 @@ def _ensure_roles_editable(incident: Incident) -> None:
         raise InvalidTransition(f"The incident is {incident.status}; its roles can no longer change.")
 
 
-@transaction.atomic
+@atomic
 def incident_assign_role(
     *, incident: Incident | int, role: Role | str, user, actor, source: str = Source.WEB
 ) -> RoleAssignment:
@@ -602,7 +604,7 @@ def incident_assign_role(
     return _assign_role(incident=incident, role=_role(role), user=user, actor=actor, source=source)
 
 
-@transaction.atomic
+@atomic
 def incident_relieve_role(
     *, incident: Incident | int, role: Role | str, actor, source: str = Source.WEB
 ) -> RoleAssignment:
@@ -612,7 +614,7 @@ def incident_relieve_role(
     _ensure_roles_editable(incident)
     role = _role(role)
     current = (
-        RoleAssignment.objects.select_for_update()
+        RoleAssignment.objects.select_for_update(of=("self",))
         .filter(incident=incident, role=role, relieved_at__isnull=True)
         .select_related("user")
         .first()
@@ -633,10 +635,49 @@ def incident_relieve_role(
     return current
 
 
+# --- Participants ---------------------------------------------------------------------------------
+
+
+def incident_add_participants(
+    *, incident: Incident, users, reason: str, actor=None, source: str = Source.SYSTEM, via: str = ""
+) -> list:
+    """Bring ``users`` into a private incident (a page reached them, someone invited them), so that what they were
+    sent about it and the incident itself agree: they see it like its team does. Recorded on the timeline; users
+    who could already see it are left alone. Runs inside the caller's transaction, after ``incident_lock``.
+
+    Returns the users added."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("incident_add_participants must run inside a transaction.")
+    if not incident.private:
+        return []
+    added = [
+        u
+        for u in dict.fromkeys(users)
+        if u is not None and u.is_active and not permissions.can_view(u, incident)
+    ]
+    if not added:
+        return []
+    now = timezone.now()
+    Participant.objects.bulk_create(
+        [Participant(incident=incident, user=u, reason=reason, added_at=now) for u in added],
+        ignore_conflicts=True,
+    )
+    timeline_record(
+        incident=incident,
+        kind=EventKind.PARTICIPANTS_ADDED,
+        actor=actor,
+        source=source,
+        via=via,
+        occurred_at=now,
+        data={"users": [u.get_username() for u in added], "reason": reason},
+    )
+    return added
+
+
 # --- Notes and updates ----------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic
 def incident_add_note(
     *, incident: Incident | int, text: str, actor, source: str = Source.WEB
 ) -> TimelineEvent:
@@ -652,7 +693,7 @@ def incident_add_note(
     )
 
 
-@transaction.atomic
+@atomic
 def incident_record_event(
     *,
     incident: Incident | int,
@@ -681,7 +722,7 @@ def incident_record_event(
     )
 
 
-@transaction.atomic
+@atomic
 def incident_post_update(
     *, incident: Incident | int, text: str, actor, source: str = Source.WEB
 ) -> TimelineEvent:

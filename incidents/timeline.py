@@ -199,6 +199,9 @@ def register_core_kinds() -> None:
         routable=True,
     )  # fmt: skip
     register_kind(
+        EventKind.PARTICIPANTS_ADDED, label="Participants added", icon="users", template=t("participants_added"),
+    )  # fmt: skip
+    register_kind(
         EventKind.FIELDS_CHANGED, label="Details changed", icon="pencil", template=t("fields_changed"),
         routable=True, present=_present_changes,
     )  # fmt: skip

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-from django.db import transaction
 from django.utils import timezone
 
+from core.db import atomic
 from core.timeutils import format_utc
 from notifications.escaping import mrkdwn, slack_mention
 from notifications.models import Channel, Destination
@@ -65,7 +65,7 @@ def _drafts(destination: Destination, *, actor, run: str) -> Iterator[Draft]:
         )
 
 
-@transaction.atomic
+@atomic
 def destinations_send_test(*, destinations: list[Destination], actor=None) -> int:
     """Queue one test message per destination (per address for email lists); returns how many were queued."""
     run = uuid.uuid4().hex[:12]

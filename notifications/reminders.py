@@ -194,7 +194,9 @@ def reminders_check(*, now: datetime | None = None) -> int:
 def reminder_send(*, due: Due, now: datetime) -> Reminder | None:
     """Record one due reminder: None when it is no longer due or another run already sent it."""
     with transaction.atomic():
-        locked = Incident.objects.select_for_update(of=("self",)).filter(pk=due.incident_id).first()
+        locked = (
+            Incident.objects.select_for_update(of=("self",), no_key=True).filter(pk=due.incident_id).first()
+        )
         if locked is None:
             return None
         # Check again under the lock: an update, a lead or a close may have landed since the scan.

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.db import atomic
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.validation import reject_nul
 from notifications import channels
@@ -332,7 +333,7 @@ def message_resend(*, message: Message | int, actor=None) -> Message:
     """Put a dead or failed message back in the queue (admin and web action)."""
     with transaction.atomic():
         pk = message.pk if isinstance(message, Message) else message
-        row = Message.objects.select_for_update().filter(pk=pk).first()
+        row = Message.objects.select_for_update(of=("self",)).filter(pk=pk).first()
         if row is None:
             raise NotFound("No such message.")
         if row.status not in (Message.Status.DEAD, Message.Status.FAILED):
@@ -401,7 +402,7 @@ def _clean_name(value: str, field: str = "name", limit: int = 100) -> str:
     return reject_nul(value, field=field)
 
 
-@transaction.atomic
+@atomic
 def destination_save(*, destination: Destination, actor) -> Destination:
     """Create or change a destination after checking it can work as configured."""
     _ensure_can_configure(actor, destination, "change" if destination.pk else "add")
@@ -411,7 +412,7 @@ def destination_save(*, destination: Destination, actor) -> Destination:
     return destination
 
 
-@transaction.atomic
+@atomic
 def destination_delete(*, destination: Destination, actor) -> None:
     _ensure_can_configure(actor, destination, "delete")
     destination.delete()
@@ -437,7 +438,7 @@ def routing_rule_check(rule: RoutingRule) -> None:
     rule.event_kinds = list(dict.fromkeys(kinds))
 
 
-@transaction.atomic
+@atomic
 def routing_rule_save(
     *, rule: RoutingRule, actor, destinations: Iterable[Destination] | None = None
 ) -> RoutingRule:
@@ -451,13 +452,13 @@ def routing_rule_save(
     return rule
 
 
-@transaction.atomic
+@atomic
 def routing_rule_delete(*, rule: RoutingRule, actor) -> None:
     _ensure_can_configure(actor, rule, "delete")
     rule.delete()
 
 
-@transaction.atomic
+@atomic
 def attention_window_save(*, window: AttentionWindow, actor) -> AttentionWindow:
     """Create or change a heightened-attention window (launch day: every incident also goes to marketing)."""
     _ensure_can_configure(actor, window, "change" if window.pk else "add")
@@ -472,7 +473,7 @@ def attention_window_save(*, window: AttentionWindow, actor) -> AttentionWindow:
     return window
 
 
-@transaction.atomic
+@atomic
 def attention_window_delete(*, window: AttentionWindow, actor) -> None:
     _ensure_can_configure(actor, window, "delete")
     window.delete()

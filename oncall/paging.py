@@ -39,12 +39,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.db import atomic
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.validation import reject_nul
 from incidents import permissions
 from incidents.models import EventKind, Incident, Severity, Source, TimelineEvent
 from incidents.selectors import severity_get
-from incidents.services import incident_lock, timeline_record
+from incidents.services import incident_add_participants, incident_lock, timeline_record
 from incidents.state import OPEN_STATUSES
 from notifications.models import Channel, RoutingRule
 from notifications.recipients import drafts_for_person, team_oncall
@@ -300,6 +301,9 @@ def _notify_step(
     page.next_escalation_at = now + minutes(step.wait_minutes)
     page.wake_token = _new_uuid()
     page.save(update_fields=["round", "step", "next_escalation_at", "wake_token"])
+    # Paged for a private incident makes a participant: the message names the incident, so the incident, the page
+    # and "My pages" must not be hidden from the one person asked to fix it (README, Security model).
+    incident_add_participants(incident=incident, users=people, reason="paged", actor=actor, source=source)
     names = ", ".join(p.get_full_name() or p.get_username() for p in people) or "nobody (no one to reach)"
     step_label = f"step {page.step + 1} of {len(plan)}" + (f", round {page.round + 1}" if page.round else "")
     event = timeline_record(
@@ -349,7 +353,11 @@ def page_step_run(*, page_id: int, token: str | None) -> str:
     Returns what happened: ``notified``, ``exhausted``, ``cancelled``, ``stale``, ``not_due``, ``finished`` or
     ``missing``. A wake-up that arrives early re-queues itself for the remaining time.
     """
+    incident_id = Page.objects.filter(pk=page_id).values_list("incident_id", flat=True).first()
+    if incident_id is None:
+        return "missing"
     with transaction.atomic():
+        incident = incident_lock(incident_id=incident_id)  # the incident's row first (core.db), then the page
         page = (
             Page.objects.select_for_update(of=("self",))
             .select_related("team", "user", "policy")
@@ -368,7 +376,6 @@ def page_step_run(*, page_id: int, token: str | None) -> str:
         if page.next_escalation_at > now + DUE_MARGIN:
             _schedule_wake(page)
             return "not_due"
-        incident = incident_lock(incident_id=page.incident_id)
         if incident.status not in OPEN:
             _finish(page, Page.Status.CANCELLED, now)
             return "cancelled"
@@ -413,7 +420,7 @@ def default_policy(team: Team) -> EscalationPolicy | None:
     )
 
 
-@transaction.atomic
+@atomic
 def page_create(
     *,
     incident: Incident | int,
@@ -473,13 +480,17 @@ def can_acknowledge(user, page: Page, token: str | None = None) -> bool:
     return permissions.can_act(user, page.incident)
 
 
-@transaction.atomic
+@atomic
 def page_acknowledge(
     *, page: Page | int, actor, source: str = Source.WEB, token: str | None = None, note: str = ""
 ) -> Page:
     """Acknowledge a page: escalation stops. For the people paged, anyone who may act on the incident, or anyone
     signed in with the page's ack token (the link in the message)."""
     pk = page.pk if isinstance(page, Page) else page
+    incident_id = Page.objects.filter(pk=pk).values_list("incident_id", flat=True).first()
+    if incident_id is None:
+        raise NotFound("No such page.")
+    incident = incident_lock(incident_id=incident_id)  # the incident's row first (core.db), then the page
     locked = Page.objects.select_for_update(of=("self",)).filter(pk=pk).first()
     if locked is None:
         raise NotFound("No such page.")
@@ -496,7 +507,6 @@ def page_acknowledge(
     if page.status != Page.Status.TRIGGERED:
         raise Conflict(f"This page is {page.get_status_display().lower()}: there is nothing to acknowledge.")
     note = _clean_reason(note)
-    incident = incident_lock(incident_id=page.incident_id)
     now = timezone.now()
     page.acknowledged_by = actor
     page.acknowledged_at = now
@@ -661,7 +671,7 @@ def _set_default(policy: EscalationPolicy) -> None:
     )
 
 
-@transaction.atomic
+@atomic
 def escalation_policy_create(
     *,
     team: Team,
@@ -674,7 +684,9 @@ def escalation_policy_create(
 ) -> EscalationPolicy:
     """Create a policy with its steps. Making it the default takes that from the team's previous default."""
     _ensure_manager(actor, team)
-    Team.objects.select_for_update().filter(pk=team.pk).first()  # serialize default changes per team
+    Team.objects.select_for_update(of=("self",)).filter(
+        pk=team.pk
+    ).first()  # serialize default changes per team
     policy = EscalationPolicy(
         team=team,
         name=_clean_name(name),
@@ -699,7 +711,7 @@ def escalation_policy_create(
 _UNSET = object()
 
 
-@transaction.atomic
+@atomic
 def escalation_policy_update(
     *,
     policy: EscalationPolicy | int,
@@ -745,7 +757,7 @@ def escalation_policy_update(
     return policy
 
 
-@transaction.atomic
+@atomic
 def escalation_policy_delete(*, policy: EscalationPolicy | int, actor) -> None:
     pk = policy.pk if isinstance(policy, EscalationPolicy) else policy
     policy = (

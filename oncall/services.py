@@ -15,6 +15,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.db import atomic
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.validation import contains_nul
 from oncall import shifts as engine
@@ -201,7 +202,7 @@ def _check_name_free(team, name: str, *, exclude_pk=None) -> None:
         raise Conflict(f"{team.name} already has a schedule named '{name}'.", code="duplicate", field="name")
 
 
-@transaction.atomic
+@atomic
 def schedule_create(*, actor, team, name: str, time_zone: str = "UTC", description: str = "") -> Schedule:
     _require_editor(actor, team)
     name = clean_name(name)
@@ -217,7 +218,7 @@ def schedule_create(*, actor, team, name: str, time_zone: str = "UTC", descripti
     )
 
 
-@transaction.atomic
+@atomic
 def schedule_update(*, actor, schedule: Schedule, **changes) -> Schedule:
     _require_editor(actor, schedule.team)
     if "name" in changes:
@@ -237,7 +238,7 @@ def schedule_update(*, actor, schedule: Schedule, **changes) -> Schedule:
     return schedule
 
 
-@transaction.atomic
+@atomic
 def schedule_delete(*, actor, schedule: Schedule) -> None:
     _require_editor(actor, schedule.team)
     try:
@@ -249,7 +250,7 @@ def schedule_delete(*, actor, schedule: Schedule) -> None:
         ) from None
 
 
-@transaction.atomic
+@atomic
 def schedule_reset_token(*, actor, schedule: Schedule) -> Schedule:
     _require_editor(actor, schedule.team)
     schedule.ical_token = new_token()
@@ -270,7 +271,7 @@ def _set_members(rotation: Rotation, members) -> None:
 ROTATION_FIELDS = list(RotationFields.__dataclass_fields__)
 
 
-@transaction.atomic
+@atomic
 def rotation_create(*, actor, schedule: Schedule, members, **values) -> Rotation:
     _require_editor(actor, schedule.team)
     fields = clean_rotation(values)
@@ -280,7 +281,7 @@ def rotation_create(*, actor, schedule: Schedule, members, **values) -> Rotation
     return rotation
 
 
-@transaction.atomic
+@atomic
 def rotation_update(*, actor, rotation: Rotation, members=None, **changes) -> Rotation:
     _require_editor(actor, rotation.schedule.team)
     current = {name: getattr(rotation, name) for name in ROTATION_FIELDS}
@@ -293,7 +294,7 @@ def rotation_update(*, actor, rotation: Rotation, members=None, **changes) -> Ro
     return rotation
 
 
-@transaction.atomic
+@atomic
 def rotation_delete(*, actor, rotation: Rotation) -> None:
     _require_editor(actor, rotation.schedule.team)
     rotation.delete()
@@ -335,7 +336,7 @@ def rotation_preview(
 # --- Overrides -------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic
 def override_create(*, actor, schedule: Schedule, user, starts_at, ends_at, note: str = "") -> Override:
     _require_editor(actor, schedule.team)
     starts_at, ends_at = clean_override(user=user, starts_at=starts_at, ends_at=ends_at)
@@ -351,7 +352,7 @@ def override_create(*, actor, schedule: Schedule, user, starts_at, ends_at, note
     )
 
 
-@transaction.atomic
+@atomic
 def override_update(*, actor, override: Override, **changes) -> Override:
     _require_editor(actor, override.schedule.team)
     user = changes.get("user", override.user)
@@ -368,7 +369,7 @@ def override_update(*, actor, override: Override, **changes) -> Override:
     return override
 
 
-@transaction.atomic
+@atomic
 def override_delete(*, actor, override: Override) -> None:
     _require_editor(actor, override.schedule.team)
     override.delete()
@@ -377,7 +378,7 @@ def override_delete(*, actor, override: Override) -> None:
 # --- Calendar feeds ----------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic
 def calendar_feed_ensure(*, user) -> CalendarFeed:
     """The person's calendar feed, created with a secret URL the first time (a write: POST only)."""
     if not user or not user.is_authenticated:
@@ -386,7 +387,7 @@ def calendar_feed_ensure(*, user) -> CalendarFeed:
     return feed
 
 
-@transaction.atomic
+@atomic
 def calendar_feed_reset(*, user) -> CalendarFeed:
     """A new secret URL for ``user``'s feed (the first one when there is none); the old one stops working."""
     feed, created = (

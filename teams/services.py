@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from core.db import atomic
 from core.errors import Conflict, PermissionDenied, ValidationError
 from core.validation import reject_nul
 from teams.models import Membership, Service, Team
@@ -53,7 +54,7 @@ def _clean_description(description: str | None) -> str | None:
 RESERVED_SLUGS = frozenset({"new", "create", "edit", "delete", "api"})
 
 
-@transaction.atomic
+@atomic
 def team_create(*, name: str, slug: str = "", description: str = "", actor: AbstractBaseUser) -> Team:
     if not can_manage_team(actor, None):
         raise PermissionDenied("Only staff and admins can create teams.")
@@ -75,7 +76,7 @@ def team_create(*, name: str, slug: str = "", description: str = "", actor: Abst
     return team
 
 
-@transaction.atomic
+@atomic
 def team_update(
     *, team: Team, actor: AbstractBaseUser, name: str | None = None, description: str | None = None
 ) -> Team:
@@ -89,7 +90,7 @@ def team_update(
     return team
 
 
-@transaction.atomic
+@atomic
 def membership_set(*, team: Team, user: AbstractBaseUser, role: str, actor: AbstractBaseUser) -> Membership:
     """Add ``user`` to ``team`` with ``role``, or change the role of an existing member."""
     if role not in Membership.Role.values:
@@ -105,14 +106,14 @@ def membership_set(*, team: Team, user: AbstractBaseUser, role: str, actor: Abst
     return membership
 
 
-@transaction.atomic
+@atomic
 def membership_remove(*, team: Team, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     if not can_manage_team(actor, team):
         raise PermissionDenied("Only the team's leads and admins can change its members.")
     Membership.objects.filter(team=team, user=user).delete()
 
 
-@transaction.atomic
+@atomic
 def service_create(
     *, team: Team, name: str, slug: str = "", description: str = "", actor: AbstractBaseUser
 ) -> Service:
@@ -129,7 +130,7 @@ def service_create(
     )
 
 
-@transaction.atomic
+@atomic
 def service_update(
     *,
     service: Service,
@@ -151,7 +152,7 @@ def service_update(
     return service
 
 
-@transaction.atomic
+@atomic
 def service_delete(*, service: Service, actor: AbstractBaseUser) -> None:
     """Delete a service that no incident refers to (incidents keep their history)."""
     if not can_manage_team(actor, service.team):
