@@ -14,6 +14,7 @@ and one ``role_assigned`` event per assignment.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import random
 import sys
@@ -123,7 +124,10 @@ def run(base_url: str, tokens: dict[str, str], plan: list, concurrency: int, tim
         while (i := next(counter)) < len(plan):
             kind, who, method, url, body = plan[i]
             try:
-                status = clients[who].request(method, url, json=body).status_code
+                response = clients[who].request(method, url, json=body)
+                status = response.status_code
+                if status == 409:  # which refusal: unchanged, invalid_transition ... or busy (contention)
+                    status = f"409 {response.json().get('code', '')}"
             except httpx.HTTPError as exc:
                 status = exc.__class__.__name__
             with lock:
@@ -147,9 +151,14 @@ def run(base_url: str, tokens: dict[str, str], plan: list, concurrency: int, tim
 def healthz_rate(base_url: str, n: int, concurrency: int) -> float:
     import httpx
 
+    def get(client) -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            client.get("/healthz")
+
     with httpx.Client(base_url=base_url, timeout=10) as client, ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda _: get(client), range(concurrency * 2)))  # warm up
         started = time.perf_counter()
-        list(pool.map(lambda _: client.get("/healthz").status_code, range(n)))
+        list(pool.map(lambda _: get(client), range(n)))
         return n / (time.perf_counter() - started)
 
 
@@ -197,9 +206,12 @@ def main(argv=None) -> int:
         server.stop()
     check = verify(incident_ids, result["notes_ok"])
     rate = args.requests / result["elapsed"]
-    server_errors = sum(
-        n for status, n in result["answers"].items() if not isinstance(status, int) or status >= 500
-    )
+
+    def is_error(status) -> bool:
+        code = str(status)[:3]
+        return not code.isdigit() or int(code) >= 500
+
+    server_errors = sum(n for status, n in result["answers"].items() if is_error(status))
     rows = [
         ("answers by status", ", ".join(f"{s}: {n}" for s, n in sorted(result["answers"].items(), key=str))),
         ("5xx or transport errors", str(server_errors)),
