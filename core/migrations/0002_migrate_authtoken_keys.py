@@ -5,14 +5,24 @@ A database that never had ``authtoken`` (a new one) has nothing to copy and noth
 """
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import migrations
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 TABLE = "authtoken_token"
+
+
+def _aware(value, default: datetime) -> datetime:
+    """A raw ``created`` value as an aware datetime (SQLite hands back text in UTC, without an offset)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if not isinstance(value, datetime):
+        return default
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
 def copy_authtoken_keys(apps, schema_editor):
@@ -34,7 +44,7 @@ def copy_authtoken_keys(apps, schema_editor):
                 name="migrated",
                 prefix=key[:8],
                 digest=hashlib.sha256(key.encode()).hexdigest(),
-                created_at=created or now,
+                created_at=_aware(created, now),
                 expires_at=expires_at,
             )
             for key, created, user_id in rows

@@ -242,6 +242,7 @@ def test_the_migration_copies_authtoken_keys_as_digests_and_drops_them():
     migration = importlib.import_module("core.migrations.0002_migrate_authtoken_keys")
     user = UserFactory()
     key = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
+    created = timezone.now() - timedelta(days=400)
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamp with time zone, "
@@ -251,12 +252,13 @@ def test_the_migration_copies_authtoken_keys_as_digests_and_drops_them():
         )
         cursor.execute(
             "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, %s, %s)",
-            [key, timezone.now() - timedelta(days=400), user.pk],
+            [key, created, user.pk],
         )
     migration.copy_authtoken_keys(apps, SimpleNamespace(connection=connection))
     token = ApiToken.objects.get(user=user)
     assert token.name == "migrated" and token.digest == token_digest(key) and token.prefix == key[:8]
     assert token.expires_at is not None and token.expires_at > timezone.now()
+    assert abs(token.created_at - created) < timedelta(seconds=1)
     assert "authtoken_token" not in connection.introspection.table_names()
     assert call(key).status_code == 200  # the old key keeps working
     # A database that never had authtoken: nothing to do.
