@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.sites",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "django_htmx",
     "drf_spectacular",
@@ -283,9 +282,11 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- API ------------------------------------------------------------------------------------------
+# A new API token expires after this many days unless its owner picks another date; 0: never.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

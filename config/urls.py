@@ -14,6 +14,7 @@ urlpatterns = [
         name="admin-view-on-site",
     ),
     path("admin/", admin.site.urls),
+    path("accounts/api-tokens/", include("core.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -15,7 +15,9 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseRedirect
 
+from core import services
 from core.errors import DomainError
+from core.models import ApiToken
 from core.validation import to_id
 
 
@@ -154,3 +156,40 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return has_parent_view_permission(self, request)
+
+
+# --- API tokens -----------------------------------------------------------------------------------------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):
+    """Tokens by their prefix only: the secret is never stored, and the digest is never shown. A token is
+    created by its owner (the API tokens page, or ``manage.py createapitoken``), never here with a chosen
+    secret."""
+
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "status"]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Status")
+    def status(self, obj):
+        return obj.status
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke(self, request, queryset):
+        done = 0
+        for token in queryset:
+            if token.revoked_at is None:
+                services.api_token_revoke(actor=request.user, token=token)
+                done += 1
+        self.message_user(request, f"{done} token{'s' if done != 1 else ''} revoked.", messages.SUCCESS)

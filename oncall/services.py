@@ -7,6 +7,7 @@ Every check is here, so the API, the web UI and the admin refuse the same things
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -44,6 +45,24 @@ def can_edit_schedules(user, team) -> bool:
     if user_is_admin(user):
         return True
     return user_team_role(user, team) in EDITOR_ROLES
+
+
+def can_reset_feed(user, schedule: Schedule) -> bool:
+    """Who may reset a schedule's secret iCal feed (``schedule_reset_token``), and so the only ones shown its URL:
+    the schedule's editors. Everyone else subscribes to their personal feed."""
+    return can_edit_schedules(user, schedule.team)
+
+
+def feed_reset_checker(user) -> Callable[[Schedule], bool]:
+    """``can_reset_feed`` for many schedules at the cost of one query (a list of schedules)."""
+    if user_is_admin(user):
+        return lambda schedule: True
+    if not user or not user.is_authenticated:
+        return lambda schedule: False
+    team_ids = set(
+        Membership.objects.filter(user_id=user.pk, role__in=EDITOR_ROLES).values_list("team_id", flat=True)
+    )
+    return lambda schedule: schedule.team_id in team_ids
 
 
 def _require_editor(actor, team) -> None:

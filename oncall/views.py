@@ -145,9 +145,12 @@ def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": timeline,
             "overrides": selectors.override_list(schedule=schedule, start=now)[:50],
             "can_edit": services.can_edit_schedules(request.user, schedule.team),
+            # The secret feed URL only for those who may reset it; the others use their personal feed.
             "ical_url": request.build_absolute_uri(
                 reverse("oncall:ical_schedule", args=[schedule.ical_token])
-            ),
+            )
+            if services.can_reset_feed(request.user, schedule)
+            else None,
             "days": PREVIEW_DAYS,
         },
     )

@@ -237,9 +237,13 @@ class ScheduleSerializer(serializers.ModelSerializer):
         fields = ["id", "team", "name", "slug", "description", "time_zone", "rotations", "ical_url", "url"]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.URLField())
-    def get_ical_url(self, schedule: Schedule) -> str:
-        """The secret iCalendar feed URL of the schedule (anyone with it can read the shifts)."""
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_ical_url(self, schedule: Schedule) -> str | None:
+        """The secret iCalendar feed URL of the schedule (anyone with it can read the shifts), for those who may
+        reset it (the team's leads and admins); null for everyone else, who subscribe to their personal feed."""
+        may_see = self.context.get("may_see_feed")
+        if may_see is None or not may_see(schedule):
+            return None
         return absolute_url(
             self.context.get("request"), reverse("oncall:ical_schedule", args=[schedule.ical_token])
         )

@@ -132,6 +132,11 @@ class TeamOncallView(ApiView):
 # --- Schedules ---------------------------------------------------------------------------------------------
 
 
+def _schedule_context(request) -> dict:
+    """A schedule's secret feed URL goes only to those who may reset it (``oncall.services.can_reset_feed``)."""
+    return {"request": request, "may_see_feed": services.feed_reset_checker(request.user)}
+
+
 class ScheduleListView(ApiView):
     serializer_class = ScheduleSerializer
     pagination_class = IdCursorPagination
@@ -149,7 +154,7 @@ class ScheduleListView(ApiView):
             qs = qs.filter(team=get_team(slug))
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(
-            ScheduleSerializer(page, many=True, context={"request": request}).data
+            ScheduleSerializer(page, many=True, context=_schedule_context(request)).data
         )
 
     @extend_schema(
@@ -166,7 +171,7 @@ class ScheduleListView(ApiView):
             raise ValidationError("No such team.", field="team") from None
         schedule = services.schedule_create(actor=request.user, team=team, **data)
         schedule = get_schedule(schedule.pk)
-        return Response(ScheduleSerializer(schedule, context={"request": request}).data, status=201)
+        return Response(ScheduleSerializer(schedule, context=_schedule_context(request)).data, status=201)
 
 
 class ScheduleDetailView(ApiView):
@@ -179,7 +184,7 @@ class ScheduleDetailView(ApiView):
         responses={200: ScheduleSerializer, **error_responses(401, 404)},
     )
     def get(self, request, id: str):
-        return Response(ScheduleSerializer(get_schedule(id), context={"request": request}).data)
+        return Response(ScheduleSerializer(get_schedule(id), context=_schedule_context(request)).data)
 
     @extend_schema(
         operation_id="schedules_partial_update",
@@ -192,7 +197,7 @@ class ScheduleDetailView(ApiView):
         schedule = get_schedule(id)
         data = validated(ScheduleUpdateSerializer, request)
         services.schedule_update(actor=request.user, schedule=schedule, **data)
-        return Response(ScheduleSerializer(get_schedule(id), context={"request": request}).data)
+        return Response(ScheduleSerializer(get_schedule(id), context=_schedule_context(request)).data)
 
     @extend_schema(
         operation_id="schedules_destroy",
@@ -219,7 +224,7 @@ class ScheduleResetFeedView(ApiView):
         schedule = get_schedule(id)
         validated(ResetFeedSerializer, request)
         services.schedule_reset_token(actor=request.user, schedule=schedule)
-        return Response(ScheduleSerializer(get_schedule(id), context={"request": request}).data)
+        return Response(ScheduleSerializer(get_schedule(id), context=_schedule_context(request)).data)
 
 
 class ScheduleShiftsView(ApiView):

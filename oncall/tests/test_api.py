@@ -296,3 +296,81 @@ def test_reset_feed_gives_a_new_url_for_editors_only(lead_api, member_api, sched
     assert r.status_code == 200
     schedule.refresh_from_db()
     assert schedule.ical_token != old and r.json()["ical_url"].endswith(f"/{schedule.ical_token}.ics")
+
+
+# --- Who is given a schedule's secret feed URL -----------------------------------------------------------------
+
+# role on the schedule's team (or "superuser", "lead elsewhere", "outsider") x shown the feed URL
+FEED_URL_TABLE = [
+    ("superuser", True),
+    ("admin", True),
+    ("lead", True),
+    ("member", False),
+    ("lead elsewhere", False),
+    ("outsider", False),
+]
+
+
+def _person_with(role: str, team):
+    from teams.models import Membership
+    from tests.factories import AdminFactory, MembershipFactory, TeamFactory
+
+    if role == "superuser":
+        return AdminFactory()
+    user = UserFactory()
+    if role == "lead elsewhere":
+        MembershipFactory(team=TeamFactory(slug="elsewhere"), user=user, role=Membership.Role.LEAD)
+    elif role != "outsider":
+        MembershipFactory(team=team, user=user, role=role)
+    return user
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "shown"), FEED_URL_TABLE)
+def test_schedule_feed_url_only_for_those_who_may_reset_it(role, shown, team, schedule, client):
+    from oncall import services
+
+    user = _person_with(role, team)
+    api = token_client(user)
+    # The rule is the reset action's: these people may reset it, the others are refused.
+    reset = api.post(f"/api/v1/schedules/{schedule.pk}/reset-feed/", {"confirm": True}, format="json")
+    assert reset.status_code == (200 if shown else 403)
+    assert services.can_reset_feed(user, schedule) is shown
+    schedule.refresh_from_db()
+    feed = f"/{schedule.ical_token}.ics"
+    listed = api.get("/api/v1/schedules/").json()["results"][0]
+    detail = api.get(f"/api/v1/schedules/{schedule.pk}/").json()
+    if shown:
+        assert listed["ical_url"].endswith(feed) and detail["ical_url"].endswith(feed)
+    else:
+        assert listed["ical_url"] is None and detail["ical_url"] is None
+    client.force_login(user)
+    html = client.get(f"/oncall/schedules/{schedule.pk}/").content.decode()
+    assert (schedule.ical_token in html) is shown
+    assert ('data-testid="schedule-feed-personal"' in html) is not shown
+
+
+@pytest.mark.django_db
+def test_schedule_list_decides_the_feed_urls_in_one_query(team, lead):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from teams.models import Membership
+    from tests.factories import MembershipFactory, TeamFactory
+
+    api = token_client(lead)
+    make_schedule(team, name="One")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get("/api/v1/schedules/").status_code == 200
+        return len(ctx)
+
+    few = count()
+    for n in range(5):
+        other = TeamFactory(slug=f"t{n}")
+        MembershipFactory(team=other, user=lead, role=Membership.Role.MEMBER)
+        make_schedule(other, name=f"S{n}")
+    assert count() == few
+    body = api.get("/api/v1/schedules/").json()["results"]
+    assert [s["ical_url"] is not None for s in body].count(True) == 1  # only payments' schedule

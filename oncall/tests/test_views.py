@@ -65,8 +65,9 @@ def test_schedule_page_shows_14_days_with_gaps_highlighted(client, member, sched
     assert html.count('data-kind="gap"') >= 13  # every night is a gap
     assert html.count('data-kind="shift"') >= 13
     assert "gaps in coverage" in html
-    assert schedule.ical_token in html
-    assert "Add a rotation" not in html  # a member reads, does not edit
+    # A member reads, does not edit, and is not shown the schedule's secret feed: they have their own.
+    assert schedule.ical_token not in html and 'data-testid="schedule-feed-personal"' in html
+    assert "Add a rotation" not in html
     assert client.get("/oncall/schedules/999/").status_code == 404
 
 

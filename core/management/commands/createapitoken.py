@@ -1,25 +1,43 @@
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+
+from core import services
+from core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Print an API token for USERNAME (creating it if the user has none). Use it as 'Authorization: Token <key>'."
+    help = (
+        "Create a named API token for USERNAME and print its secret (shown this once; Muster keeps only a digest). "
+        "Use it as 'Authorization: Token <secret>'."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
+        parser.add_argument("--name", default="cli", help="What the token is for (default: cli).")
         parser.add_argument(
-            "--rotate", action="store_true", help="Replace the user's existing token with a new one."
+            "--expires-days",
+            type=int,
+            default=None,
+            help="Days until it expires (default: API_TOKEN_DEFAULT_DAYS); 0 for never.",
         )
 
-    def handle(self, *args, username, rotate=False, **options):
+    def handle(self, *args, username, name="cli", expires_days=None, **options):
         User = get_user_model()
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named '{username}'.")
         if not user.is_active:
             raise CommandError(f"User '{username}' is inactive.")
-        if rotate:
-            Token.objects.filter(user=user).delete()
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stdout.write(token.key)
+        kwargs = {}
+        if expires_days is not None:
+            if expires_days < 0:
+                raise CommandError("--expires-days is 0 (never) or more.")
+            kwargs["expires_at"] = timezone.now() + timedelta(days=expires_days) if expires_days else None
+        try:
+            _token, secret = services.api_token_create(user=user, name=name, **kwargs)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        self.stdout.write(secret)
