@@ -10,9 +10,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from core.db import atomic
 from core.errors import PermissionDenied, ValidationError
 from core.models import ApiToken, token_digest
 from core.validation import reject_nul
@@ -42,7 +42,7 @@ def _clean_name(value) -> str:
 _DEFAULT = object()
 
 
-@transaction.atomic
+@atomic
 def api_token_create(
     *, user, name: str, expires_at: datetime | object | None = _DEFAULT
 ) -> tuple[ApiToken, str]:
@@ -77,7 +77,7 @@ def can_revoke(actor, token: ApiToken) -> bool:
     return actor.pk == token.user_id or actor.is_superuser
 
 
-@transaction.atomic
+@atomic
 def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     """Revoke ``token`` from now on (revoking it again changes nothing)."""
     if not can_revoke(actor, token):
