@@ -210,7 +210,7 @@ class ScheduleAdmin(ServiceWritesAdmin):
     list_display = ["name", "team", "time_zone"]
     list_filter = ["team"]
     search_fields = ["name", "slug", "team__name"]
-    readonly_fields = ["slug", "next_14_days", "editor"]
+    readonly_fields = ["slug", "created_at", "next_14_days", "editor"]
     inlines = [ScheduleRotationInline, ScheduleOverrideInline]
     inline_services = {
         Rotation: (
