@@ -12,7 +12,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes import views as contenttypes_views
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch
@@ -52,10 +52,53 @@ def severity_chip(severity: Severity | None) -> str:
     )
 
 
+# --- Visibility: every admin whose rows point at an incident --------------------------------------------
+
+
+class IncidentVisibleAdminMixin:
+    """Rows of private incidents stay invisible in the admin to those who may not see the incident.
+
+    ``incident_path`` is the lookup from the admin's model to its incident (``"incident"``, ``"event__incident"``;
+    ``""`` for ``Incident`` itself). The filter applies to ``get_queryset``, so to the changelist, its search and
+    counts, and the change, history and delete views (a 404 with ``HiddenAsNotFoundMixin``). Incident choices in
+    forms (select boxes, and the autocomplete, which reads the incident admin's queryset) list only visible
+    incidents. Rows tied to no incident stay visible when ``incident_optional`` is set. Works on inlines too.
+    """
+
+    incident_path = "incident"
+    incident_optional = False
+
+    def incident_visible_q(self, request) -> Q:
+        prefix = f"{self.incident_path}__" if self.incident_path else ""
+        q = permissions.visible_q(request.user, prefix=prefix)
+        if self.incident_optional and self.incident_path:
+            q = Q(**{f"{self.incident_path}__isnull": True}) | (
+                Q(**{f"{self.incident_path}__isnull": False}) & q
+            )
+        return q
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(self.incident_visible_q(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Incident:
+            kwargs["queryset"] = selectors.incident_visible_queryset(user=request.user)
+        elif "queryset" not in kwargs:
+            related_admin = self.admin_site._registry.get(db_field.related_model)
+            if isinstance(related_admin, IncidentVisibleAdminMixin):
+                kwargs["queryset"] = related_admin.get_queryset(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.related_model is Incident:
+            kwargs["queryset"] = selectors.incident_visible_queryset(user=request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
 # --- Inlines ------------------------------------------------------------------------------------------
 
 
-class TimelineEventInline(ReadOnlyInline):
+class TimelineEventInline(IncidentVisibleAdminMixin, ReadOnlyInline):
     """The incident's timeline, oldest first. Immutable: nothing can be added, changed or deleted here."""
 
     model = TimelineEvent
@@ -68,7 +111,7 @@ class TimelineEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor").order_by("occurred_at", "id")
 
 
-class RoleAssignmentInline(ReadOnlyInline):
+class RoleAssignmentInline(IncidentVisibleAdminMixin, ReadOnlyInline):
     """Who held which role, and when (hand-offs relieve the previous holder)."""
 
     model = RoleAssignment
@@ -140,7 +183,10 @@ MILESTONES = (
 
 
 @admin.register(Incident)
-class IncidentAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+class IncidentAdmin(
+    IncidentVisibleAdminMixin, DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin
+):
+    incident_path = ""
     list_display = (
         "reference",
         "title",
@@ -199,13 +245,8 @@ class IncidentAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAd
     # -- Visibility and permissions
 
     def get_queryset(self, request):
-        """Only the incidents this user may see: private incidents of others are absent everywhere."""
-        return (
-            super()
-            .get_queryset(request)
-            .filter(permissions.visible_q(request.user))
-            .prefetch_related(selectors.current_assignments_prefetch())
-        )
+        """Only the incidents this user may see (``IncidentVisibleAdminMixin``): absent everywhere else."""
+        return super().get_queryset(request).prefetch_related(selectors.current_assignments_prefetch())
 
     def has_change_permission(self, request, obj=None):
         """Model permission, and for one incident the service-level right to act on it (else it shows read-only)."""
@@ -495,7 +536,7 @@ class ReadOnlyModelAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelA
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
+class TimelineEventAdmin(IncidentVisibleAdminMixin, IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
     """Every event on every visible incident. Immutable: view only."""
 
     list_display = ("occurred_at", "incident_reference", "kind", "actor", "source", "short_text")
@@ -507,9 +548,6 @@ class TimelineEventAdmin(IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
     ordering = ("-occurred_at", "-id")
     fields = ("incident", "kind", "actor", "source", "occurred_at", "text", "data")
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(permissions.visible_q(request.user, prefix="incident__"))
-
     @admin.display(description="Incident", ordering="incident_id")
     def incident_reference(self, obj: TimelineEvent) -> str:
         return Incident.reference_for(obj.incident_id)
@@ -520,7 +558,7 @@ class TimelineEventAdmin(IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
+class RoleAssignmentAdmin(IncidentVisibleAdminMixin, IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
     """Role history across visible incidents. Roles change through the incident actions."""
 
     list_display = ("incident_reference", "role", "user", "assigned_at", "relieved_at", "current")
@@ -530,9 +568,6 @@ class RoleAssignmentAdmin(IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
     search_help_text = "A username or words in the incident title, or a reference such as INC-12."
     ordering = ("-assigned_at", "-id")
     fields = ("incident", "role", "user", "assigned_at", "assigned_by", "relieved_at", "relieved_by")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(permissions.visible_q(request.user, prefix="incident__"))
 
     @admin.display(description="Incident", ordering="incident_id")
     def incident_reference(self, obj: RoleAssignment) -> str:
@@ -545,11 +580,16 @@ class RoleAssignmentAdmin(IncidentReferenceSearchMixin, ReadOnlyModelAdmin):
 
 @admin.register(ConsumerRun)
 class ConsumerRunAdmin(
-    IncidentReferenceSearchMixin, DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin
+    IncidentVisibleAdminMixin,
+    IncidentReferenceSearchMixin,
+    DomainErrorsAdminMixin,
+    HiddenAsNotFoundMixin,
+    admin.ModelAdmin,
 ):
     """The reactions of the wings to timeline events. Read-only; failed runs can be retried."""
 
     incident_lookup = "event__incident_id"
+    incident_path = "event__incident"
     list_display = (
         "id",
         "consumer",
@@ -577,13 +617,6 @@ class ConsumerRunAdmin(
     )
     readonly_fields = fields
     actions = ("retry_failed",)
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(permissions.visible_q(request.user, prefix="event__incident__"))
-        )
 
     def has_add_permission(self, request):
         return False

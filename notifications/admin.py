@@ -15,6 +15,7 @@ from django.utils.text import Truncator
 
 from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, SafeActionIdsMixin
 from core.errors import DomainError
+from incidents.admin import IncidentVisibleAdminMixin
 from incidents.models import Incident
 from incidents.selectors import parse_reference
 from notifications import channels, checks, selectors, services
@@ -273,7 +274,10 @@ class ContactAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+class MessageAdmin(
+    IncidentVisibleAdminMixin, DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin
+):
+    incident_optional = True  # a message tied to no incident: staff only (selectors.message_visible_q)
     """Every message Muster sent or is sending. Read-only; dead and failed messages can be resent."""
 
     list_display = (
@@ -429,16 +433,11 @@ class MessageAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdm
 # --- Incident Slack channels and reminders (read-only records) -----------------------------------------------
 
 
-class _IncidentRecordAdmin(HiddenAsNotFoundMixin, admin.ModelAdmin):
+class _IncidentRecordAdmin(IncidentVisibleAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
     """Read-only rows tied to an incident, hidden with the incident from those who may not see it."""
 
     list_select_related = ("incident",)
     search_fields = ("incident__title",)
-
-    def get_queryset(self, request):
-        from incidents.permissions import visible_q
-
-        return super().get_queryset(request).filter(visible_q(request.user, prefix="incident__"))
 
     def has_add_permission(self, request):
         return False

@@ -393,6 +393,17 @@ def _ensure_can_configure(actor, obj, action: str) -> None:
         raise PermissionDenied(f"You may not {action} {type(obj)._meta.verbose_name_plural}.")
 
 
+def _ensure_sees_every_private_incident(actor) -> None:
+    """A rule that includes private incidents sends each of them wherever it points: only those who may see every
+    private incident create, change or turn on such a rule (its destinations are part of what it discloses)."""
+    from teams.selectors import user_is_admin
+
+    if not user_is_admin(actor):
+        raise PermissionDenied(
+            "Only administrators may set up a rule that includes private incidents.", field="include_private"
+        )
+
+
 def _clean_name(value: str, field: str = "name", limit: int = 100) -> str:
     value = (value or "").strip()
     if not value:
@@ -444,6 +455,8 @@ def routing_rule_save(
 ) -> RoutingRule:
     """Create or change a routing rule; ``destinations`` (when given) replaces where it sends."""
     _ensure_can_configure(actor, rule, "change" if rule.pk else "add")
+    if rule.include_private:
+        _ensure_sees_every_private_incident(actor)
     rule.name = _clean_name(rule.name)
     routing_rule_check(rule)
     rule.save()

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, copy_saved
 from oncall import selectors, services
 from oncall import shifts as engine
 from oncall.models import CalendarFeed, Override, Rotation, RotationMember, Schedule
@@ -82,11 +83,16 @@ class RotationMemberInline(admin.TabularInline):
 
 
 class ScheduleRotationInline(admin.TabularInline):
+    """A schedule's rotations. A new rotation needs its members: it is added on the rotation's own page."""
+
     model = Rotation
     form = RotationAdminForm
     extra = 0
     fields = ["name", "layer", "time_zone", "start_date", "handoff_time", "period", "period_hours", "ends_on"]
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class ScheduleOverrideInline(admin.TabularInline):
@@ -116,14 +122,128 @@ def _preview_html(schedule: Schedule) -> str:
     )
 
 
+def _changes(form, names) -> dict:
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in names}
+
+
+class ServiceWritesAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    """Every write goes through ``oncall.services``, with its check that only the team's leads and admins change
+    its schedules; a refusal shows on the form (``DomainErrorsAdminMixin``). Subclasses say how to create, update
+    and delete their rows (``service_create`` / ``service_update`` / ``service_delete``) and, for inlines,
+    ``inline_services``: model -> (create, update, delete), each called with the actor and the row or form."""
+
+    inline_services: dict = {}
+
+    def save_model(self, request, obj, form, change):
+        # Written in save_related, once the inline rows (a rotation's members) are known.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        obj = form.instance
+        if change:
+            saved = self.service_update(request, obj, form, formsets)
+        else:
+            saved = self.service_create(request, obj, form, formsets)
+        if saved is not None and saved is not obj:
+            copy_saved(obj, saved)
+        for formset in formsets:
+            self.save_inline_through_services(request, obj, formset)
+
+    def save_inline_through_services(self, request, parent, formset):
+        create, update, delete = self.inline_services.get(formset.model, (None, None, None))
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() and not formset._should_delete_form(inline_form):
+                continue
+            instance = inline_form.instance
+            if formset._should_delete_form(inline_form):
+                if instance.pk is not None:
+                    delete(request.user, instance)
+            elif instance.pk is None:
+                create(request.user, parent, inline_form)
+            else:
+                update(request.user, instance, inline_form)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def delete_model(self, request, obj):
+        self.service_delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.service_delete(request, obj)
+
+
+OVERRIDE_FIELDS = ("user", "starts_at", "ends_at", "note")
+SCHEDULE_FIELDS = ("name", "time_zone", "description")
+ROTATION_EDITABLE = tuple(services.ROTATION_FIELDS)
+
+
+def _override_create(actor, schedule, form):
+    data = form.cleaned_data
+    return services.override_create(
+        actor=actor, schedule=schedule, **{name: data.get(name) for name in OVERRIDE_FIELDS}
+    )
+
+
+def _override_update(actor, override, form):
+    return services.override_update(actor=actor, override=override, **_changes(form, OVERRIDE_FIELDS))
+
+
+def _rotation_update(actor, rotation, form):
+    return services.rotation_update(actor=actor, rotation=rotation, **_changes(form, ROTATION_EDITABLE))
+
+
+def _members(formsets) -> list | None:
+    for formset in formsets:
+        if formset.model is RotationMember:
+            alive = [
+                f.cleaned_data
+                for f in formset.forms
+                if f.cleaned_data and f.cleaned_data.get("user") and not formset._should_delete_form(f)
+            ]
+            alive.sort(key=lambda d: d.get("position") or 0)
+            return [d["user"] for d in alive]
+    return None
+
+
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ServiceWritesAdmin):
     list_display = ["name", "team", "time_zone"]
     list_filter = ["team"]
     search_fields = ["name", "slug", "team__name"]
-    prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["next_14_days", "editor"]
+    readonly_fields = ["slug", "created_at", "next_14_days", "editor"]
     inlines = [ScheduleRotationInline, ScheduleOverrideInline]
+    inline_services = {
+        Rotation: (
+            None,
+            _rotation_update,
+            lambda actor, r: services.rotation_delete(actor=actor, rotation=r),
+        ),
+        Override: (
+            _override_create,
+            _override_update,
+            lambda actor, o: services.override_delete(actor=actor, override=o),
+        ),
+    }
+
+    def get_readonly_fields(self, request, obj=None):
+        # A schedule stays with its team (moving it would need the leads of both).
+        return [*self.readonly_fields, "team"] if obj is not None else self.readonly_fields
+
+    def service_create(self, request, obj, form, formsets):
+        data = form.cleaned_data
+        return services.schedule_create(
+            actor=request.user,
+            team=data.get("team"),
+            name=data.get("name"),
+            time_zone=data.get("time_zone") or "UTC",
+            description=data.get("description") or "",
+        )
+
+    def service_update(self, request, obj, form, formsets):
+        return services.schedule_update(actor=request.user, schedule=obj, **_changes(form, SCHEDULE_FIELDS))
+
+    def service_delete(self, request, obj):
+        services.schedule_delete(actor=request.user, schedule=obj)
 
     @admin.display(description="Final shifts, next 14 days")
     def next_14_days(self, obj):
@@ -141,13 +261,38 @@ class ScheduleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rotation)
-class RotationAdmin(admin.ModelAdmin):
+class RotationAdmin(ServiceWritesAdmin):
     form = RotationAdminForm
     list_display = ["name", "schedule", "layer", "period", "handoff_time", "time_zone"]
     list_filter = ["period", "schedule__team"]
     search_fields = ["name", "schedule__name"]
     inlines = [RotationMemberInline]
     readonly_fields = ["preview_link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A rotation stays in its schedule (moving it would need the leads of both teams).
+        return [*self.readonly_fields, "schedule"] if obj is not None else self.readonly_fields
+
+    def service_create(self, request, obj, form, formsets):
+        data = form.cleaned_data
+        return services.rotation_create(
+            actor=request.user,
+            schedule=data.get("schedule"),
+            members=_members(formsets),
+            **{name: data.get(name) for name in ROTATION_EDITABLE if name in data},
+        )
+
+    def service_update(self, request, obj, form, formsets):
+        return services.rotation_update(
+            actor=request.user, rotation=obj, members=_members(formsets), **_changes(form, ROTATION_EDITABLE)
+        )
+
+    def service_delete(self, request, obj):
+        services.rotation_delete(actor=request.user, rotation=obj)
+
+    def save_inline_through_services(self, request, parent, formset):
+        # The members were set by rotation_create / rotation_update.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     @admin.display(description="Preview before saving")
     def preview_link(self, obj):
@@ -160,7 +305,7 @@ class RotationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(ServiceWritesAdmin):
     form = OverrideAdminForm
     list_display = ["schedule", "user", "starts_at", "ends_at", "note"]
     list_filter = ["schedule__team"]
@@ -168,13 +313,35 @@ class OverrideAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
     date_hierarchy = "starts_at"
 
+    def get_readonly_fields(self, request, obj=None):
+        # An override stays in its schedule (moving it would need the leads of both teams).
+        return ["schedule"] if obj is not None else []
+
+    def service_create(self, request, obj, form, formsets):
+        return _override_create(request.user, form.cleaned_data.get("schedule"), form)
+
+    def service_update(self, request, obj, form, formsets):
+        return _override_update(request.user, obj, form)
+
+    def service_delete(self, request, obj):
+        services.override_delete(actor=request.user, override=obj)
+
 
 @admin.register(CalendarFeed)
 class CalendarFeedAdmin(admin.ModelAdmin):
     list_display = ["user"]
     search_fields = ["user__username"]
-    readonly_fields = ["token"]
-    autocomplete_fields = ["user"]
+    readonly_fields = ["user", "token"]
+
+    # Feeds are made and reset by their owner (oncall.services.calendar_feed_ensure / calendar_feed_reset).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # === End of schedules (H5) ==============================================================================

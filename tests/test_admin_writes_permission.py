@@ -1,0 +1,297 @@
+"""Admin writes of on-call schedules and routing rules follow the services' permission checks, like the API.
+
+A staff user holding every model permission but leading no team is refused, on the form (never a 500), and nothing
+is saved; the team's lead (or a superuser) succeeds. Every writable oncall/notifications admin must be covered by
+CASES below or be listed as writing through a service tested elsewhere, so a new one is never skipped.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.test import RequestFactory
+from django.urls import reverse
+
+from notifications.models import AttentionWindow, Destination, RoutingRule
+from oncall.models import Override, Rotation, RotationMember, Schedule
+from oncall.tests.schedule_helpers import lead_of, make_rotation, make_schedule
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+
+REFUSAL = "Only the team&#x27;s leads and admins may change its schedules."
+PRIVATE_REFUSAL = "Only administrators may set up a rule that includes private incidents."
+
+
+@pytest.fixture
+def world(db):
+    security = TeamFactory(name="Security", slug="security")
+    payments = TeamFactory(name="Payments", slug="payments")
+    outsider = UserFactory(username="pat", is_staff=True)
+    outsider.user_permissions.set(Permission.objects.all())
+    MembershipFactory(team=payments, user=outsider)
+    lead = lead_of(security)
+    lead.is_staff = True
+    lead.save()
+    lead.user_permissions.set(Permission.objects.all())
+    schedule = make_schedule(security)
+    rotation = make_rotation(schedule, [lead])
+    override = Override.objects.create(
+        schedule=schedule, user=lead, starts_at="2026-03-01T09:00Z", ends_at="2026-03-02T09:00Z"
+    )
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    return {
+        "team": security,
+        "outsider": outsider,
+        "lead": lead,
+        "superuser": superuser,
+        "schedule": schedule,
+        "rotation": rotation,
+        "override": override,
+    }
+
+
+def _inlines(prefix: str, initial: int = 0, **rows) -> dict:
+    data = {f"{prefix}-TOTAL_FORMS": str(max(initial, len(rows))), f"{prefix}-INITIAL_FORMS": str(initial)}
+    data |= {f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}
+    for index, row in rows.items():
+        data |= {f"{prefix}-{index}-{k}": v for k, v in row.items()}
+    return data
+
+
+def _rotation_fields(name="Sneaky week"):
+    return {
+        "name": name,
+        "layer": "1",
+        "time_zone": "UTC",
+        "start_date": "2026-01-05",
+        "handoff_time": "09:00",
+        "period": "weekly",
+        "period_hours": "",
+        "ends_on": "",
+        "restrictions": "[]",
+    }
+
+
+def _schedule_inlines(w, **override_rows):
+    rotation = w["rotation"]
+    rotation_row = {"id": str(rotation.pk), "schedule": str(w["schedule"].pk)} | _rotation_fields(
+        rotation.name
+    )
+    rotation_row.pop("restrictions")
+    return _inlines("rotations", 1, **{"0": rotation_row}) | _inlines(
+        "overrides", 1, **{"0": _override_row(w, w["override"])}, **override_rows
+    )
+
+
+def _override_row(w, override):
+    return {
+        "id": str(override.pk),
+        "schedule": str(w["schedule"].pk),
+        "user": str(override.user_id),
+        "starts_at_0": "2026-03-01",
+        "starts_at_1": "09:00:00",
+        "ends_at_0": "2026-03-02",
+        "ends_at_1": "09:00:00",
+        "note": override.note,
+    }
+
+
+# Each case: (url, POST data, "was it saved?") built from the world.
+def _schedule_add(w):
+    data = {"team": w["team"].pk, "name": "Shadow", "time_zone": "UTC", "description": ""}
+    return (
+        reverse("admin:oncall_schedule_add"),
+        data | _inlines("rotations") | _inlines("overrides"),
+        lambda: Schedule.objects.filter(name="Shadow").exists(),
+    )
+
+
+def _schedule_change(w):
+    s = w["schedule"]
+    data = {"name": "Renamed", "time_zone": "UTC", "description": ""} | _schedule_inlines(w)
+    return (
+        reverse("admin:oncall_schedule_change", args=[s.pk]),
+        data,
+        lambda: Schedule.objects.filter(name="Renamed").exists(),
+    )
+
+
+def _schedule_inline_override_add(w, user_key="outsider"):
+    s = w["schedule"]
+    row = {
+        "schedule": str(s.pk),
+        "user": str(w[user_key].pk),
+        "starts_at_0": "2026-04-01",
+        "starts_at_1": "09:00:00",
+        "ends_at_0": "2026-04-08",
+        "ends_at_1": "09:00:00",
+        "note": "me now",
+    }
+    data = {"name": s.name, "time_zone": "UTC", "description": ""} | _schedule_inlines(w, **{"1": row})
+    return (
+        reverse("admin:oncall_schedule_change", args=[s.pk]),
+        data,
+        lambda: Override.objects.filter(note="me now").exists(),
+    )
+
+
+def _schedule_inline_rotation_change(w):
+    s = w["schedule"]
+    data = {"name": s.name, "time_zone": "UTC", "description": ""} | _schedule_inlines(w)
+    data["rotations-0-name"] = "Taken over"
+    return (
+        reverse("admin:oncall_schedule_change", args=[s.pk]),
+        data,
+        lambda: Rotation.objects.filter(name="Taken over").exists(),
+    )
+
+
+def _rotation_add(w):
+    data = {"schedule": w["schedule"].pk} | _rotation_fields()
+    data |= _inlines("members", 0, **{"0": {"user": str(w["outsider"].pk), "position": "0"}})
+    return (
+        reverse("admin:oncall_rotation_add"),
+        data,
+        lambda: Rotation.objects.filter(name="Sneaky week").exists(),
+    )
+
+
+def _rotation_change(w):
+    r = w["rotation"]
+    member = RotationMember.objects.get(rotation=r)
+    data = _rotation_fields("Sneaky week") | _inlines(
+        "members",
+        1,
+        **{
+            "0": {"id": str(member.pk), "rotation": str(r.pk), "user": str(member.user_id), "position": "0"},
+            "1": {"user": str(w["outsider"].pk), "position": "1"},
+        },
+    )
+    return (
+        reverse("admin:oncall_rotation_change", args=[r.pk]),
+        data,
+        lambda: Rotation.objects.filter(name="Sneaky week").exists(),
+    )
+
+
+def _override_add(w, user_key="outsider"):
+    row = _override_row(w, w["override"])
+    row.pop("id")
+    row |= {"user": str(w[user_key].pk), "note": "on call for security"}
+    row |= {"starts_at_0": "2026-05-01", "ends_at_0": "2026-05-02"}
+    return (
+        reverse("admin:oncall_override_add"),
+        row,
+        lambda: Override.objects.filter(note="on call for security").exists(),
+    )
+
+
+def _override_change(w):
+    row = _override_row(w, w["override"])
+    row.pop("id")
+    row.pop("schedule")
+    row |= {"user": str(w["outsider"].pk), "note": "swapped in"}
+    return (
+        reverse("admin:oncall_override_change", args=[w["override"].pk]),
+        row,
+        lambda: Override.objects.filter(note="swapped in").exists(),
+    )
+
+
+def _rule_data(name, **extra):
+    hook = Destination.objects.get_or_create(name="Hook", defaults={"channel": "email"})[0]
+    data = {"name": name, "enabled": "on", "order": "100", "event_kinds": "[]", "include_private": "on"}
+    return data | {"destinations": [str(hook.pk)]} | extra
+
+
+def _rule_add(w):
+    return (
+        reverse("admin:notifications_routingrule_add"),
+        _rule_data("Leak"),
+        lambda: RoutingRule.objects.filter(name="Leak").exists(),
+    )
+
+
+def _rule_change(w):
+    rule = RoutingRule.objects.create(name="Quiet", include_private=False)
+    return (
+        reverse("admin:notifications_routingrule_change", args=[rule.pk]),
+        _rule_data("Quiet"),
+        lambda: RoutingRule.objects.filter(name="Quiet", include_private=True).exists(),
+    )
+
+
+ONCALL = "oncall"
+CASES = {
+    "oncall.Schedule": [
+        _schedule_add,
+        _schedule_change,
+        _schedule_inline_override_add,
+        _schedule_inline_rotation_change,
+    ],
+    "oncall.Rotation": [_rotation_add, _rotation_change],
+    "oncall.Override": [_override_add, _override_change],
+    "notifications.RoutingRule": [_rule_add, _rule_change],
+}
+# Writable admins whose writes go through a service with its own tests (notifications/tests/test_admin_writes.py).
+SERVICE_TESTED_ELSEWHERE = {Destination._meta.label, AttentionWindow._meta.label, "notifications.Message"}
+# Registered by oncall/admin_paging.py, which is moving to the paging app with its own services.
+PAGING = {"oncall.EscalationPolicy", "oncall.Page"}
+# Known gap: contacts are written by the admin directly (no contact service yet).
+NO_SERVICE_YET = {"notifications.Contact"}
+
+ALL_CASES = [
+    pytest.param(label, build, id=f"{label}:{build.__name__.strip('_')}")
+    for label, builders in CASES.items()
+    for build in builders
+]
+
+
+def _writable(model_admin, user) -> bool:
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    if model_admin.has_add_permission(request):
+        return True
+    if not model_admin.has_change_permission(request):
+        return False
+    fields = set(model_admin.get_fields(request)) - set(model_admin.get_readonly_fields(request))
+    return bool(fields) or bool(model_admin.list_editable)
+
+
+def test_every_writable_oncall_and_notifications_admin_is_covered(world):
+    uncovered = []
+    for model, model_admin in admin.site._registry.items():
+        label = model._meta.label
+        if model._meta.app_label not in ("oncall", "notifications"):
+            continue
+        if not _writable(model_admin, world["superuser"]):
+            continue
+        if label in CASES or label in SERVICE_TESTED_ELSEWHERE | PAGING | NO_SERVICE_YET:
+            continue
+        uncovered.append(label)
+    assert not uncovered, f"Writable admins without a permission test in this file: {uncovered}"
+
+
+@pytest.mark.parametrize(("label", "build"), ALL_CASES)
+def test_a_non_lead_with_every_model_permission_is_refused(client, world, label, build):
+    url, data, saved = build(world)
+    client.force_login(world["outsider"])
+    response = client.post(url, data)
+    assert response.status_code == 200, response.status_code
+    body = response.content.decode()
+    assert (PRIVATE_REFUSAL if label.startswith("notifications.") else REFUSAL) in body
+    assert not saved()
+    assert world["schedule"].overrides.count() == 1
+    assert RotationMember.objects.filter(user=world["outsider"]).count() == 0
+
+
+@pytest.mark.parametrize(("label", "build"), ALL_CASES)
+def test_a_lead_or_superuser_succeeds(client, world, label, build):
+    if build in (_override_add, _schedule_inline_override_add):
+        url, data, saved = build(world, user_key="lead")
+    else:
+        url, data, saved = build(world)
+    client.force_login(world["superuser"] if label.startswith("notifications.") else world["lead"])
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert saved()
