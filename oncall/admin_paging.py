@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 
-from core.admin import DomainErrorsAdminMixin, ReadOnlyInline
+from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, ReadOnlyInline
 from core.errors import DomainError
+from incidents.admin import IncidentVisibleAdminMixin
 from incidents.models import Source
 from oncall import paging
+from oncall.admin import ServiceWritesAdmin
 from oncall.models import EscalationPolicy, EscalationStep, Page, PageStep
 from teams.models import Membership
 
@@ -80,6 +81,11 @@ class EscalationPolicyForm(forms.ModelForm):
         model = EscalationPolicy
         fields = ["team", "name", "is_default", "repeat", "auto_page_severity"]
 
+    def _get_validation_exclusions(self):
+        # The service moves the team's default to this policy (and checks the name); the "one default per team"
+        # constraint is its guarantee. Checked here, it would refuse a second default with the constraint's name.
+        return super()._get_validation_exclusions() | {"is_default"}
+
     def clean_repeat(self):
         repeat = self.cleaned_data.get("repeat")
         if repeat is not None and repeat > paging.REPEAT_MAX:
@@ -87,8 +93,34 @@ class EscalationPolicyForm(forms.ModelForm):
         return repeat
 
 
+POLICY_FIELDS = ("name", "repeat", "is_default", "auto_page_severity")
+
+
+def _steps(formsets) -> list[dict] | None:
+    """The steps the inline formset holds after this save, in position order, as the service takes them."""
+    for formset in formsets:
+        if formset.model is EscalationStep:
+            alive = [
+                f.cleaned_data for f in formset.forms if f.cleaned_data and not formset._should_delete_form(f)
+            ]
+            alive.sort(key=lambda data: data.get("position") or 0)
+            return [
+                {
+                    "target": data.get("target"),
+                    "schedule": data.get("schedule"),
+                    "user": data.get("user"),
+                    "wait_minutes": data.get("wait_minutes"),
+                }
+                for data in alive
+            ]
+    return None
+
+
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):
+class EscalationPolicyAdmin(ServiceWritesAdmin):
+    """Policies are written by ``oncall.paging`` (only the team's leads and admins, one default per team, steps
+    checked), exactly as through the API; the step rows are replaced with the policy's, never saved on their own."""
+
     form = EscalationPolicyForm
     inlines = [EscalationStepInline]
     list_display = ("name", "team", "is_default", "repeat", "auto_page_severity", "step_count")
@@ -96,40 +128,50 @@ class EscalationPolicyAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "team__name")
     list_select_related = ("team", "auto_page_severity")
 
+    def get_readonly_fields(self, request, obj=None):
+        # A policy stays with its team (moving it would need the leads of both).
+        return ["team"] if obj is not None else []
+
     @admin.display(description="Steps")
     def step_count(self, obj) -> int:
         return obj.steps.count()
 
-    def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            if obj.is_default:
-                # One default per team: this one takes it from the previous default.
-                EscalationPolicy.objects.filter(team_id=obj.team_id, is_default=True).exclude(
-                    pk=obj.pk
-                ).update(is_default=False)
-            super().save_model(request, obj, form, change)
+    def service_create(self, request, obj, form, formsets):
+        data = form.cleaned_data
+        return paging.escalation_policy_create(
+            actor=request.user,
+            team=data.get("team"),
+            steps=_steps(formsets) or [],
+            **{name: data.get(name) for name in POLICY_FIELDS},
+        )
 
-    def save_formset(self, request, form, formset, change):
-        # Deletions first, so a step may take a position another step just gave up.
-        instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            obj.delete()
-        # Positions are unique per policy: park the changed rows out of the way, then write the final positions.
-        moved = [i for i in instances if i.pk]
-        for offset, instance in enumerate(moved):
-            EscalationStep.objects.filter(pk=instance.pk).update(position=10_000 + offset)
-        for instance in instances:
-            instance.save()
-        formset.save_m2m()
+    def service_update(self, request, obj, form, formsets):
+        data = form.cleaned_data
+        return paging.escalation_policy_update(
+            actor=request.user,
+            policy=obj,
+            steps=_steps(formsets),
+            **{name: data.get(name) for name in POLICY_FIELDS if name in form.changed_data},
+        )
+
+    def service_delete(self, request, obj):
+        paging.escalation_policy_delete(actor=request.user, policy=obj)
+
+    def save_inline_through_services(self, request, parent, formset):
+        # The service already replaced the steps with the formset's.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
-class PageStepInline(ReadOnlyInline):
+class PageStepInline(IncidentVisibleAdminMixin, ReadOnlyInline):
+    incident_path = "page__incident"
     model = PageStep
     fields = ("round", "step", "notified", "notified_at")
 
 
 @admin.register(Page)
-class PageAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):
+class PageAdmin(IncidentVisibleAdminMixin, DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    """Pages of incidents the staff user may see, and only those (a private incident's pages are absent)."""
+
     list_display = (
         "__str__",
         "incident",
