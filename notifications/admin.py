@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, SafeActionIdsMixin
+from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin
 from core.errors import DomainError
 from incidents.admin import IncidentVisibleAdminMixin
 from incidents.models import Incident
@@ -258,7 +258,10 @@ class AttentionWindowAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.
 
 
 @admin.register(Contact)
-class ContactAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+class ContactAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    """Written by ``notifications.services.contact_save``: only the person and superusers change where their
+    messages go."""
+
     list_display = ("user", "email", "slack_user_id")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "slack_user_id")
@@ -268,6 +271,19 @@ class ContactAdmin(SafeActionIdsMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
     @admin.display(description="Email", ordering="user__email")
     def email(self, obj: Contact) -> str:
         return obj.user.email or "-"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        services.contact_save(contact=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.contact_delete(contact=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for contact in queryset.select_related("user"):
+            services.contact_delete(contact=contact, actor=request.user)
 
 
 # --- Messages: the outbox, read-only, with Resend ----------------------------------------------------------

@@ -29,7 +29,7 @@ from core.db import atomic
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.validation import reject_nul
 from notifications import channels
-from notifications.models import AttentionWindow, Destination, Message, RoutingRule
+from notifications.models import AttentionWindow, Contact, Destination, Message, RoutingRule
 
 logger = logging.getLogger(__name__)
 
@@ -490,3 +490,38 @@ def attention_window_save(*, window: AttentionWindow, actor) -> AttentionWindow:
 def attention_window_delete(*, window: AttentionWindow, actor) -> None:
     _ensure_can_configure(actor, window, "delete")
     window.delete()
+
+
+# --- Contacts: how a person is reached outside Muster ------------------------------------------------------
+
+SLACK_USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{6,20}$")
+
+
+def _ensure_can_set_contact(actor, user) -> None:
+    """A person's contact decides where their pages and messages go (private incidents' too): only they and
+    superusers may change it, whatever model permissions a staff user holds."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        raise PermissionDenied("Sign in to change contact details.")
+    if not (actor.is_superuser or actor.pk == user.pk):
+        raise PermissionDenied("Only the person and administrators may change where their messages go.")
+
+
+@atomic
+def contact_save(*, contact: Contact, actor) -> Contact:
+    """Create or change a person's contact (their Slack member id)."""
+    if contact.pk:
+        stored = Contact.objects.filter(pk=contact.pk).values_list("user_id", flat=True).first()
+        if stored is not None and stored != contact.user_id:
+            raise ValidationError("A contact stays with its person.", field="user")
+    _ensure_can_set_contact(actor, contact.user)
+    contact.slack_user_id = (contact.slack_user_id or "").strip().upper()
+    if contact.slack_user_id and not SLACK_USER_ID_RE.match(contact.slack_user_id):
+        raise ValidationError("A Slack member id looks like U0123ABCD.", field="slack_user_id")
+    contact.save()
+    return contact
+
+
+@atomic
+def contact_delete(*, contact: Contact, actor) -> None:
+    _ensure_can_set_contact(actor, contact.user)
+    contact.delete()

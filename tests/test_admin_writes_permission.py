@@ -13,12 +13,13 @@ from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 from django.urls import reverse
 
-from notifications.models import AttentionWindow, Destination, RoutingRule
+from notifications.models import AttentionWindow, Contact, Destination, RoutingRule
 from oncall.models import EscalationPolicy, Override, Rotation, RotationMember, Schedule
 from oncall.tests.schedule_helpers import lead_of, make_rotation, make_schedule
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
 REFUSAL = "Only the team&#x27;s leads and admins may change its schedules."
+CONTACT_REFUSAL = "Only the person and administrators may change where their messages go."
 POLICY_REFUSAL = "Only the team&#x27;s leads and admins can change its escalation policies."
 PRIVATE_REFUSAL = "Only administrators may set up a rule that includes private incidents."
 
@@ -255,8 +256,26 @@ def _policy_change(w):
     )
 
 
+def _contact_add(w):
+    return (
+        reverse("admin:notifications_contact_add"),
+        {"user": str(w["lead"].pk), "slack_user_id": "U0EVIL1234"},
+        lambda: Contact.objects.filter(user=w["lead"], slack_user_id="U0EVIL1234").exists(),
+    )
+
+
+def _contact_change(w):
+    contact = Contact.objects.create(user=w["lead"], slack_user_id="U0LEAD1234")
+    return (
+        reverse("admin:notifications_contact_change", args=[contact.pk]),
+        {"slack_user_id": "U0EVIL1234"},
+        lambda: Contact.objects.filter(pk=contact.pk, slack_user_id="U0EVIL1234").exists(),
+    )
+
+
 ONCALL = "oncall"
 CASES = {
+    "notifications.Contact": [_contact_add, _contact_change],
     "oncall.EscalationPolicy": [_policy_add, _policy_change],
     "oncall.Schedule": [
         _schedule_add,
@@ -272,8 +291,7 @@ CASES = {
 SERVICE_TESTED_ELSEWHERE = {Destination._meta.label, AttentionWindow._meta.label, "notifications.Message"}
 # Registered by oncall/admin_paging.py, which is moving to the paging app with its own services.
 PAGING = {"oncall.Page"}  # read-only but for the Acknowledge action, which calls the service
-# Known gap: contacts are written by the admin directly (no contact service yet).
-NO_SERVICE_YET = {"notifications.Contact"}
+NO_SERVICE_YET: set[str] = set()
 
 ALL_CASES = [
     pytest.param(label, build, id=f"{label}:{build.__name__.strip('_')}")
@@ -314,7 +332,11 @@ def test_a_non_lead_with_every_model_permission_is_refused(client, world, label,
     response = client.post(url, data)
     assert response.status_code == 200, response.status_code
     body = response.content.decode()
-    expected = {"notifications": PRIVATE_REFUSAL, "oncall.EscalationPolicy": POLICY_REFUSAL}
+    expected = {
+        "notifications.Contact": CONTACT_REFUSAL,
+        "notifications": PRIVATE_REFUSAL,
+        "oncall.EscalationPolicy": POLICY_REFUSAL,
+    }
     assert next((v for k, v in expected.items() if label.startswith(k)), REFUSAL) in body
     assert not saved()
     assert world["schedule"].overrides.count() == 1
