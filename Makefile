@@ -24,6 +24,7 @@ setup: install
 demo: setup
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_oncall_demo
+	$(PY) manage.py seed_paging_demo
 
 ## Start Muster with demo data on http://$(HOST):$(PORT). SQLite and in-process tasks unless
 ## DATABASE_URL / REDIS_URL are set (then run `make worker` and `make beat` beside it).

@@ -5,8 +5,8 @@ schedule of two layers (a weekly rotation of 4-8 people in one of several time z
 restricted to weekdays 09:00-17:00 in another) plus a few overrides around now. Then, in-process (the numbers are
 the schedule engine and its queries, not HTTP):
 
-1. who is on call for all T teams at once (``oncall.selectors.oncall_for_teams``): time and SQL queries;
-2. who is on call team by team (``oncall_now`` per team, as ``GET /api/v1/teams/{slug}/oncall/`` does): time and
+1. who is on call for all T teams at once (``oncall.selectors.teams_oncall_entries``): time and SQL queries;
+2. who is on call team by team (``team_oncall_entries`` per team, as ``GET /api/v1/teams/{slug}/oncall/`` does): time and
    queries per team, and the endpoint itself through Django's test client;
 3. a schedule's iCal feed (7 days back, 90 ahead: compute, render) and a person's feed across their schedules,
    through ``GET /oncall/ical/...``: time, events and bytes;
@@ -185,12 +185,12 @@ def main() -> int:
     now = timezone.now()
 
     # 1. Everyone at once.
-    all_times, all_queries, result = measure(lambda: selectors.oncall_for_teams(teams, now), args.repeat)
+    all_times, all_queries, result = measure(lambda: selectors.teams_oncall_entries(teams, now), args.repeat)
     covered = sum(1 for entries in result.values() for e in entries if e.shift is not None)
 
     # 2. Team by team.
     per_team_times, per_team_queries, _ = measure(
-        lambda: [selectors.oncall_now(t, now) for t in teams], max(2, args.repeat // 3)
+        lambda: [selectors.team_oncall_entries(t, now) for t in teams], max(2, args.repeat // 3)
     )
 
     reader = get_user_model().objects.get(username="u00001")

@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("incidents.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("oncall.api.urls")),
+    path("", include("paging.api.urls")),
     re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "incidents",
     "notifications",
     "oncall",
+    "paging",
     "playbooks",
     "postmortems",
 ]
@@ -225,7 +226,7 @@ ONCALL_COUNTDOWN_MAX_SECONDS = env.int("ONCALL_COUNTDOWN_MAX_SECONDS", default=6
 ONCALL_SWEEP_SECONDS = env.int("ONCALL_SWEEP_SECONDS", default=15)
 ONCALL_SWEEP_GRACE_SECONDS = env.float("ONCALL_SWEEP_GRACE_SECONDS", default=10)  # overdue this long: swept
 CELERY_BEAT_SCHEDULE["sweep-pages"] = {
-    "task": "oncall.tasks.sweep_pages",
+    "task": "paging.tasks.sweep_pages",
     "schedule": timedelta(seconds=ONCALL_SWEEP_SECONDS),
 }
 

@@ -23,5 +23,6 @@ urlpatterns = [
     path("teams/", include("teams.urls")),
     path("notifications/", include("notifications.urls")),
     path("oncall/", include("oncall.urls")),
+    path("oncall/", include("paging.urls")),
     path("", include("incidents.urls")),
 ]

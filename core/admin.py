@@ -193,3 +193,49 @@ class ApiTokenAdmin(DomainErrorsAdminMixin, admin.ModelAdmin):
                 services.api_token_revoke(actor=request.user, token=token)
                 done += 1
         self.message_user(request, f"{done} token{'s' if done != 1 else ''} revoked.", messages.SUCCESS)
+
+
+class ServiceWritesAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
+    """An admin whose every write, inline rows included, goes through the app's services, with their permission
+    checks; a refusal shows on the form (``DomainErrorsAdminMixin``). Subclasses say how to create, update and
+    delete their rows (``service_create`` / ``service_update`` / ``service_delete``) and, for inlines,
+    ``inline_services``: model -> (create, update, delete), each called with the actor and the row or form."""
+
+    inline_services: dict = {}
+
+    def save_model(self, request, obj, form, change):
+        # Written in save_related, once the inline rows (a rotation's members) are known.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        obj = form.instance
+        if change:
+            saved = self.service_update(request, obj, form, formsets)
+        else:
+            saved = self.service_create(request, obj, form, formsets)
+        if saved is not None and saved is not obj:
+            copy_saved(obj, saved)
+        for formset in formsets:
+            self.save_inline_through_services(request, obj, formset)
+
+    def save_inline_through_services(self, request, parent, formset):
+        create, update, delete = self.inline_services.get(formset.model, (None, None, None))
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() and not formset._should_delete_form(inline_form):
+                continue
+            instance = inline_form.instance
+            if formset._should_delete_form(inline_form):
+                if instance.pk is not None:
+                    delete(request.user, instance)
+            elif instance.pk is None:
+                create(request.user, parent, inline_form)
+            else:
+                update(request.user, instance, inline_form)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def delete_model(self, request, obj):
+        self.service_delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.service_delete(request, obj)

@@ -1,12 +1,12 @@
-"""Timeline consumers: how the wings (notifications, on-call, playbooks, postmortems) react to incidents.
+"""Timeline consumers: how the wings (notifications, paging, playbooks, postmortems) react to incidents.
 
 An app registers a consumer for the event kinds it cares about in its ``AppConfig.ready()``::
 
     from incidents.consumers import register
 
-    class OncallConfig(AppConfig):
+    class PagingConfig(AppConfig):
         def ready(self):
-            register("oncall.page_on_declare", kinds={"declared"}, handler=page_on_declare)
+            register("paging.auto_page", kinds={"declared"}, handler=auto_page_on_declare)
 
 When a timeline event is appended, a ``ConsumerRun`` row is written for each consumer of its kind in the same
 transaction. After commit one Celery task (``incidents.tasks.dispatch_timeline_event``) runs each pending consumer

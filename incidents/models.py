@@ -202,9 +202,6 @@ class EventKind(models.TextChoices):
     UPDATE_POSTED = "update_posted", "Update posted"
     FIELDS_CHANGED = "fields_changed", "Details changed"
     PARTICIPANTS_ADDED = "participants_added", "Participants added"
-    PAGED = "paged", "Paged"
-    PAGE_ACKNOWLEDGED = "page_acknowledged", "Page acknowledged"
-    PAGE_EXHAUSTED = "page_exhausted", "Page unanswered"
 
 
 class ImmutableError(Exception):

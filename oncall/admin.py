@@ -1,8 +1,7 @@
-"""On-call admin.
-
-Schedules part (H5): Schedule (rotations and overrides inline, the next 14 days of final shifts), Rotation (members
+"""On-call admin: Schedule (rotations and overrides inline, the next 14 days of final shifts), Rotation (members
 inline, restrictions checked), Override, CalendarFeed. The web editor (oncall:rotation_edit) previews a rotation's
-final shifts before saving; the admin links to it. Paging admin classes follow below this part.
+final shifts before saving; the admin links to it. Every write goes through ``oncall.services``, with its check that
+only the team's leads and admins change its schedules.
 """
 
 from __future__ import annotations
@@ -15,12 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from core.admin import DomainErrorsAdminMixin, HiddenAsNotFoundMixin, copy_saved
+from core.admin import ServiceWritesAdmin
 from oncall import selectors, services
 from oncall import shifts as engine
 from oncall.models import CalendarFeed, Override, Rotation, RotationMember, Schedule
-
-# === Schedules (H5) ======================================================================================
 
 
 class RotationAdminForm(forms.ModelForm):
@@ -124,52 +121,6 @@ def _preview_html(schedule: Schedule) -> str:
 
 def _changes(form, names) -> dict:
     return {name: form.cleaned_data[name] for name in form.changed_data if name in names}
-
-
-class ServiceWritesAdmin(DomainErrorsAdminMixin, HiddenAsNotFoundMixin, admin.ModelAdmin):
-    """Every write goes through ``oncall.services``, with its check that only the team's leads and admins change
-    its schedules; a refusal shows on the form (``DomainErrorsAdminMixin``). Subclasses say how to create, update
-    and delete their rows (``service_create`` / ``service_update`` / ``service_delete``) and, for inlines,
-    ``inline_services``: model -> (create, update, delete), each called with the actor and the row or form."""
-
-    inline_services: dict = {}
-
-    def save_model(self, request, obj, form, change):
-        # Written in save_related, once the inline rows (a rotation's members) are known.
-        pass
-
-    def save_related(self, request, form, formsets, change):
-        obj = form.instance
-        if change:
-            saved = self.service_update(request, obj, form, formsets)
-        else:
-            saved = self.service_create(request, obj, form, formsets)
-        if saved is not None and saved is not obj:
-            copy_saved(obj, saved)
-        for formset in formsets:
-            self.save_inline_through_services(request, obj, formset)
-
-    def save_inline_through_services(self, request, parent, formset):
-        create, update, delete = self.inline_services.get(formset.model, (None, None, None))
-        for inline_form in formset.forms:
-            if not inline_form.has_changed() and not formset._should_delete_form(inline_form):
-                continue
-            instance = inline_form.instance
-            if formset._should_delete_form(inline_form):
-                if instance.pk is not None:
-                    delete(request.user, instance)
-            elif instance.pk is None:
-                create(request.user, parent, inline_form)
-            else:
-                update(request.user, instance, inline_form)
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-
-    def delete_model(self, request, obj):
-        self.service_delete(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.service_delete(request, obj)
 
 
 OVERRIDE_FIELDS = ("user", "starts_at", "ends_at", "note")
@@ -342,9 +293,3 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-# === End of schedules (H5) ==============================================================================
-
-# === Paging (H6): escalation policies and pages, in oncall/admin_paging.py ================================
-from oncall import admin_paging  # noqa: E402, F401

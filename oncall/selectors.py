@@ -192,7 +192,7 @@ def _oncall(schedule: Schedule, at: datetime) -> ScheduleOncall:
     return ScheduleOncall(schedule=schedule, shift=shift, next_shift=upcoming[0] if upcoming else None, at=at)
 
 
-def oncall_for_teams(teams: Iterable, at: datetime | None = None) -> dict[int, list[ScheduleOncall]]:
+def teams_oncall_entries(teams: Iterable, at: datetime | None = None) -> dict[int, list[ScheduleOncall]]:
     """Per team id, who is on call on each of its schedules at ``at`` (now by default), in four queries."""
     at = at or timezone.now()
     team_ids = [t.pk for t in teams]
@@ -204,12 +204,12 @@ def oncall_for_teams(teams: Iterable, at: datetime | None = None) -> dict[int, l
     return out
 
 
-def oncall_now(team, at: datetime | None = None) -> list[ScheduleOncall]:
+def team_oncall_entries(team, at: datetime | None = None) -> list[ScheduleOncall]:
     """Who is on call on each of ``team``'s schedules at ``at`` (now by default)."""
-    return oncall_for_teams([team], at)[team.pk]
+    return teams_oncall_entries([team], at)[team.pk]
 
 
-def oncall_for_schedule(schedule: Schedule, at: datetime | None = None) -> list:
+def schedule_oncall(schedule: Schedule, at: datetime | None = None) -> list:
     """The people on call for ``schedule`` at ``at`` (a list of one, or empty in a gap)."""
     at = at or timezone.now()
     schedule = schedule_get(pk=schedule.pk) or schedule
@@ -217,11 +217,11 @@ def oncall_for_schedule(schedule: Schedule, at: datetime | None = None) -> list:
     return [entry.user] if entry.user is not None else []
 
 
-def team_oncall_users(team, at: datetime | None = None) -> list:
+def team_oncall(team, at: datetime | None = None) -> list:
     """The resolver for ``notifications.recipients``: the distinct active people on call on ``team``'s
     schedules at ``at``."""
     seen, people = set(), []
-    for entry in oncall_now(team, at):
+    for entry in team_oncall_entries(team, at):
         user = entry.user
         if user is not None and user.is_active and user.pk not in seen:
             seen.add(user.pk)

@@ -1,4 +1,4 @@
-"""Writes of schedules, rotations, overrides and calendar feeds (the paging services live in ``oncall.paging``).
+"""Writes of schedules, rotations, overrides and calendar feeds (escalation policies and pages are ``paging``'s).
 
 Anyone signed in reads schedules; a team's leads and admins (and superusers) edit that team's schedules.
 Every check is here, so the API, the web UI and the admin refuse the same things with the same messages.

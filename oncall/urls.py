@@ -4,7 +4,7 @@ from oncall import views
 
 app_name = "oncall"
 
-# Schedules, who is on call, my shifts, iCal feeds (oncall.views).
+# Schedules, who is on call, my shifts, iCal feeds.
 urlpatterns: list = [
     path("", views.oncall_index, name="index"),
     path("teams/<slug:slug>/", views.team_oncall, name="team"),
@@ -18,14 +18,4 @@ urlpatterns: list = [
     path("my-shifts/reset-feed/", views.feed_reset, name="feed_reset"),
     path("ical/schedule/<str:token>.ics", views.ical_schedule, name="ical_schedule"),
     path("ical/user/<str:token>.ics", views.ical_user, name="ical_user"),
-]
-
-# Paging (oncall.views_paging).
-from oncall import views_paging  # noqa: E402
-
-urlpatterns += [
-    path("pages/", views_paging.my_pages, name="pages"),
-    path("pages/<int:pk>/acknowledge/", views_paging.page_acknowledge, name="page_acknowledge"),
-    path("pages/<int:pk>/ack/<str:token>/", views_paging.page_ack_link, name="page_ack_link"),
-    path("incidents/<int:pk>/page/", views_paging.page_create, name="page_create"),
 ]

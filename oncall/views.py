@@ -73,7 +73,7 @@ def oncall_index(request: HttpRequest) -> HttpResponse:
     invalid_at = bool(at_raw.strip()) and at is None
     at = at or timezone.now()
     teams = list(team_selectors.team_list().order_by("name"))
-    by_team = selectors.oncall_for_teams(teams, at)
+    by_team = selectors.teams_oncall_entries(teams, at)
     rows = [{"team": t, "entries": by_team.get(t.pk, [])} for t in teams]
     return render(
         request,
@@ -118,7 +118,7 @@ def team_oncall(request: HttpRequest, slug: str) -> HttpResponse:
         "oncall/team.html",
         {
             "team": team,
-            "entries": selectors.oncall_now(team, at),
+            "entries": selectors.team_oncall_entries(team, at),
             "at": at,
             "at_value": at.strftime("%Y-%m-%dT%H:%M"),
             "invalid_at": invalid_at,

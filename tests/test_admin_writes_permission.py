@@ -1,7 +1,7 @@
 """Admin writes of on-call schedules and routing rules follow the services' permission checks, like the API.
 
 A staff user holding every model permission but leading no team is refused, on the form (never a 500), and nothing
-is saved; the team's lead (or a superuser) succeeds. Every writable oncall/notifications admin must be covered by
+is saved; the team's lead (or a superuser) succeeds. Every writable oncall/paging/notifications admin must be covered by
 CASES below or be listed as writing through a service tested elsewhere, so a new one is never skipped.
 """
 
@@ -14,8 +14,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from notifications.models import AttentionWindow, Contact, Destination, RoutingRule
-from oncall.models import EscalationPolicy, Override, Rotation, RotationMember, Schedule
+from oncall.models import Override, Rotation, RotationMember, Schedule
 from oncall.tests.schedule_helpers import lead_of, make_rotation, make_schedule
+from paging.models import EscalationPolicy
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
 REFUSAL = "Only the team&#x27;s leads and admins may change its schedules."
@@ -232,16 +233,16 @@ def _policy_steps(w, initial: int = 0, **extra_rows):
 def _policy_add(w):
     data = {"team": w["team"].pk, "name": "Sneaky policy", "repeat": "0", "auto_page_severity": ""}
     return (
-        reverse("admin:oncall_escalationpolicy_add"),
+        reverse("admin:paging_escalationpolicy_add"),
         data | _policy_steps(w),
         lambda: EscalationPolicy.objects.filter(name="Sneaky policy").exists(),
     )
 
 
 def _policy_change(w):
-    from oncall import paging
+    from paging import services
 
-    policy = paging.escalation_policy_create(
+    policy = services.escalation_policy_create(
         team=w["team"], name="Primary", actor=w["lead"], is_default=True,
         steps=[{"target": "schedule", "schedule": w["schedule"], "wait_minutes": 5}],
     )  # fmt: skip
@@ -250,7 +251,7 @@ def _policy_change(w):
                 "user": str(w["lead"].pk), "wait_minutes": "7"}}  # fmt: skip
     data = {"name": "Primary renamed", "repeat": "1", "is_default": "on", "auto_page_severity": ""}
     return (
-        reverse("admin:oncall_escalationpolicy_change", args=[policy.pk]),
+        reverse("admin:paging_escalationpolicy_change", args=[policy.pk]),
         data | _inlines("steps", 1, **rows),
         lambda: EscalationPolicy.objects.filter(name="Primary renamed", steps__wait_minutes=7).exists(),
     )
@@ -276,7 +277,7 @@ def _contact_change(w):
 ONCALL = "oncall"
 CASES = {
     "notifications.Contact": [_contact_add, _contact_change],
-    "oncall.EscalationPolicy": [_policy_add, _policy_change],
+    "paging.EscalationPolicy": [_policy_add, _policy_change],
     "oncall.Schedule": [
         _schedule_add,
         _schedule_change,
@@ -289,9 +290,8 @@ CASES = {
 }
 # Writable admins whose writes go through a service with its own tests (notifications/tests/test_admin_writes.py).
 SERVICE_TESTED_ELSEWHERE = {Destination._meta.label, AttentionWindow._meta.label, "notifications.Message"}
-# Registered by oncall/admin_paging.py, which is moving to the paging app with its own services.
-PAGING = {"oncall.Page"}  # read-only but for the Acknowledge action, which calls the service
-NO_SERVICE_YET: set[str] = set()
+# Read-only but for the Acknowledge action, which calls paging.services.page_acknowledge (paging/tests).
+READ_ONLY_WITH_ACTIONS = {"paging.Page"}
 
 ALL_CASES = [
     pytest.param(label, build, id=f"{label}:{build.__name__.strip('_')}")
@@ -311,15 +311,15 @@ def _writable(model_admin, user) -> bool:
     return bool(fields) or bool(model_admin.list_editable)
 
 
-def test_every_writable_oncall_and_notifications_admin_is_covered(world):
+def test_every_writable_oncall_paging_and_notifications_admin_is_covered(world):
     uncovered = []
     for model, model_admin in admin.site._registry.items():
         label = model._meta.label
-        if model._meta.app_label not in ("oncall", "notifications"):
+        if model._meta.app_label not in ("oncall", "paging", "notifications"):
             continue
         if not _writable(model_admin, world["superuser"]):
             continue
-        if label in CASES or label in SERVICE_TESTED_ELSEWHERE | PAGING | NO_SERVICE_YET:
+        if label in CASES or label in SERVICE_TESTED_ELSEWHERE | READ_ONLY_WITH_ACTIONS:
             continue
         uncovered.append(label)
     assert not uncovered, f"Writable admins without a permission test in this file: {uncovered}"
@@ -335,7 +335,7 @@ def test_a_non_lead_with_every_model_permission_is_refused(client, world, label,
     expected = {
         "notifications.Contact": CONTACT_REFUSAL,
         "notifications": PRIVATE_REFUSAL,
-        "oncall.EscalationPolicy": POLICY_REFUSAL,
+        "paging.EscalationPolicy": POLICY_REFUSAL,
     }
     assert next((v for k, v in expected.items() if label.startswith(k)), REFUSAL) in body
     assert not saved()
@@ -356,9 +356,9 @@ def test_a_lead_or_superuser_succeeds(client, world, label, build):
 
 
 def test_a_second_default_policy_takes_the_default_instead_of_failing_on_a_constraint(client, world):
-    from oncall import paging
+    from paging import services
 
-    first = paging.escalation_policy_create(
+    first = services.escalation_policy_create(
         team=world["team"], name="First", actor=world["lead"], is_default=True,
         steps=[{"target": "schedule", "schedule": world["schedule"], "wait_minutes": 5}],
     )  # fmt: skip
@@ -372,9 +372,9 @@ def test_a_second_default_policy_takes_the_default_instead_of_failing_on_a_const
 
 
 def test_a_duplicate_policy_name_is_a_form_error(client, world):
-    from oncall import paging
+    from paging import services
 
-    paging.escalation_policy_create(
+    services.escalation_policy_create(
         team=world["team"], name="Sneaky policy", actor=world["lead"],
         steps=[{"target": "schedule", "schedule": world["schedule"], "wait_minutes": 5}],
     )  # fmt: skip

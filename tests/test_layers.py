@@ -361,9 +361,12 @@ def test_project_context_maps_tag_libraries_and_urls_to_their_apps():
     context = project_context()
     assert context.tag_libraries["muster"] == "core"
     assert context.tag_libraries["notify_web"] == "notifications"
-    assert context.tag_libraries["oncall_tags"] == "oncall"
+    assert context.tag_libraries["paging_tags"] == "paging"
     assert context.url_app("incidents:dashboard") == "incidents"
     assert context.url_app("oncall:index") == "oncall"
+    assert context.url_app("paging:pages") == "paging"
+    assert context.url_app("api-page-detail") == "paging"
+    assert context.url_app("admin:paging_page_changelist") == "paging"
     assert context.url_app("teams:list") == "teams"
     assert context.url_app("api-team-detail") == "teams"
     assert context.url_app("healthz") == "core"

@@ -19,11 +19,11 @@ from collections import Counter
 import pytest
 
 from config import celery_app
-from incidents import services
+from incidents import services as incident_services
 from incidents.models import TimelineEvent
 from notifications.models import Destination, RoutingRule
-from oncall import paging
-from oncall.models import Page, PageStep
+from paging import services as paging_services
+from paging.models import Page, PageStep
 from teams.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 from tests.peers import wait_for
@@ -68,7 +68,7 @@ def setup(team, member, webhook_peer):
         name="SMS provider", channel="webhook", webhook_url=webhook_peer.url + "page"
     )
     RoutingRule.objects.create(name="Pages to SMS", team=team, event_kinds=["paged"]).destinations.add(hook)
-    incident = services.incident_declare(
+    incident = incident_services.incident_declare(
         title="Checkout is down", severity="critical", actor=member, team=team
     )
     return {"lead": lead, "incident": incident, "peer": webhook_peer}
@@ -77,7 +77,7 @@ def setup(team, member, webhook_peer):
 def make_policy(team, lead, *, waits=(2, 2), repeat=0):
     steps = [{"target": "user", "user": "lena", "wait_minutes": waits[0]}]
     steps += [{"target": "team", "wait_minutes": w} for w in waits[1:]]
-    return paging.escalation_policy_create(
+    return paging_services.escalation_policy_create(
         team=team, name="Default", actor=lead, is_default=True, repeat=repeat, steps=steps
     )
 
@@ -106,7 +106,7 @@ def assert_each_step_once(page: Page, peer, expected: list[tuple[int, int]]) -> 
 def test_unacknowledged_page_escalates_on_time(real_broker, team, member, setup, tmp_path):
     make_policy(team, setup["lead"], waits=(2, 3), repeat=1)
     with Worker(tmp_path, env=FAST) as worker:  # no beat: the countdowns alone
-        page = paging.page_create(incident=setup["incident"], team=team, actor=member)
+        page = paging_services.page_create(incident=setup["incident"], team=team, actor=member)
         assert wait_for(status_is(page, Page.Status.EXHAUSTED), 40), worker.text()[-3000:]
     rows = list(PageStep.objects.filter(page=page).order_by("notified_at"))
     assert [(r.round, r.step) for r in rows] == [(0, 0), (0, 1), (1, 0), (1, 1)]
@@ -124,9 +124,9 @@ def test_unacknowledged_page_escalates_on_time(real_broker, team, member, setup,
 def test_acknowledge_stops_escalation(real_broker, team, member, setup, tmp_path):
     make_policy(team, setup["lead"], waits=(3, 3))
     with Worker(tmp_path, beat=True, env=FAST) as worker:
-        page = paging.page_create(incident=setup["incident"], team=team, actor=member)
-        worker.wait_for_log("oncall.tasks.page_wake", timeout=10)
-        paging.page_acknowledge(page=page, actor=setup["lead"], source="api")
+        page = paging_services.page_create(incident=setup["incident"], team=team, actor=member)
+        worker.wait_for_log("paging.tasks.page_wake", timeout=10)
+        paging_services.page_acknowledge(page=page, actor=setup["lead"], source="api")
         worker.wait_for_log("'stale'", timeout=15)  # the wake-up came, and was refused
         time.sleep(3)  # sweeps run every second
     page.refresh_from_db()
@@ -138,9 +138,9 @@ def test_killed_worker_neither_loses_nor_duplicates_a_step(real_broker, team, me
     make_policy(team, setup["lead"], waits=(3, 2))
     first = Worker(tmp_path, env=FAST)
     try:
-        page = paging.page_create(incident=setup["incident"], team=team, actor=member)
+        page = paging_services.page_create(incident=setup["incident"], team=team, actor=member)
         first.wait_for_log(
-            "oncall.tasks.page_wake", timeout=10
+            "paging.tasks.page_wake", timeout=10
         )  # the worker holds the wake-up (its ETA is ahead)
         first.kill()
     finally:
@@ -165,8 +165,8 @@ def test_redis_restart_neither_loses_nor_duplicates_a_step(real_broker, team, me
             publishing_to(redis.url),
             Worker(tmp_path, beat=True, env=FAST | {"REDIS_URL": redis.url}) as worker,
         ):
-            page = paging.page_create(incident=setup["incident"], team=team, actor=member)
-            worker.wait_for_log("oncall.tasks.page_wake", timeout=10)
+            page = paging_services.page_create(incident=setup["incident"], team=team, actor=member)
+            worker.wait_for_log("paging.tasks.page_wake", timeout=10)
             redis.stop()  # no persistence: every queued task is gone
             time.sleep(4)  # the step falls due during the outage
             redis.start()

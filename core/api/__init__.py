@@ -10,15 +10,3 @@
 DRF's settings import the first three while ``rest_framework`` loads, so this package imports nothing itself: a
 module here that imported ``rest_framework.generics`` on package import would make that a circular import.
 """
-
-# The old import path ``from core.api import DefaultCursorPagination``, kept (lazily, see above) only until the
-# paging API module being moved out of oncall imports ``core.api.pagination``.
-_MOVED = {"DefaultCursorPagination": "core.api.pagination"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

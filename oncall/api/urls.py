@@ -2,7 +2,7 @@ from django.urls import path
 
 from oncall.api import views
 
-# Schedules, rotations, overrides, shifts, who is on call (oncall.api.views).
+# Schedules, rotations, overrides, shifts, who is on call.
 urlpatterns: list = [
     path("teams/<str:slug>/oncall/", views.TeamOncallView.as_view(), name="api-team-oncall"),
     path("schedules/", views.ScheduleListView.as_view(), name="api-schedule-list"),
@@ -24,26 +24,5 @@ urlpatterns: list = [
         "schedules/<str:id>/overrides/<str:oid>/",
         views.OverrideDetailView.as_view(),
         name="api-override-detail",
-    ),
-]
-
-# Escalation policies and pages (oncall.api.paging).
-from oncall.api import paging as paging_views  # noqa: E402
-
-urlpatterns += [
-    path(
-        "escalation-policies/",
-        paging_views.EscalationPolicyListView.as_view(),
-        name="api-escalation-policy-list",
-    ),
-    path(
-        "escalation-policies/<str:id>/",
-        paging_views.EscalationPolicyDetailView.as_view(),
-        name="api-escalation-policy-detail",
-    ),
-    path("incidents/<str:id>/pages/", paging_views.IncidentPagesView.as_view(), name="api-incident-pages"),
-    path("pages/<str:id>/", paging_views.PageDetailView.as_view(), name="api-page-detail"),
-    path(
-        "pages/<str:id>/acknowledge/", paging_views.PageAcknowledgeView.as_view(), name="api-page-acknowledge"
     ),
 ]

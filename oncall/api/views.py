@@ -126,7 +126,7 @@ class TeamOncallView(ApiView):
     def get(self, request, slug: str):
         team = get_team(slug)
         at = parse_instant(request.query_params.get("at"), field="at", default=timezone.now())
-        return Response(oncall_data(team, at, selectors.oncall_now(team, at)))
+        return Response(oncall_data(team, at, selectors.team_oncall_entries(team, at)))
 
 
 # --- Schedules ---------------------------------------------------------------------------------------------

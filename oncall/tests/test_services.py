@@ -212,7 +212,7 @@ def test_resolver_answers_team_oncall_with_the_schedules_people(team, lead):
     assert team_oncall(team, at=utc(2026, 6, 2, 12)) == [b]
     make_override(schedule, lead, utc(2026, 6, 2, 10), utc(2026, 6, 2, 14))
     assert team_oncall(team, at=utc(2026, 6, 2, 12)) == [lead]
-    assert selectors.oncall_for_schedule(schedule, utc(2026, 6, 2, 12)) == [lead]
+    assert selectors.schedule_oncall(schedule, utc(2026, 6, 2, 12)) == [lead]
 
 
 @pytest.mark.django_db
@@ -240,7 +240,7 @@ def test_oncall_for_many_teams_takes_a_fixed_number_of_queries(django_assert_max
         make_override(schedule, users[0], utc(2026, 6, 1), utc(2026, 6, 2))
         teams.append(team)
     with django_assert_max_num_queries(4):
-        result = selectors.oncall_for_teams(teams, utc(2026, 6, 1, 12))
+        result = selectors.teams_oncall_entries(teams, utc(2026, 6, 1, 12))
     assert all(entries[0].user is not None for entries in result.values())
 
 

@@ -1,4 +1,4 @@
-"""Demo on-call data for `make run`: a schedule and an escalation policy per demo team. Safe to run again.
+"""Demo on-call data for `make run`: a layered schedule per demo team. Safe to run again.
 
 Runs after ``seed_demo`` (which creates the users and teams) and skips teams or users that do not exist.
 """
@@ -10,8 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.models import Severity
-from oncall.models import EscalationPolicy, EscalationStep, Override, Rotation, RotationMember, Schedule
+from oncall.models import Override, Rotation, RotationMember, Schedule
 from teams.models import Team
 
 # team slug: (schedule name, time zone, [(rotation name, layer, period, hand-off, members, restrictions)])
@@ -42,11 +41,10 @@ SCHEDULES = {
         [("Weekly", 1, "weekly", time(8, 30), ["erin", "admin"], [])],
     ),
 }
-AUTO_PAGE = {"payments": "critical", "platform": "major", "security": "critical"}
 
 
 class Command(BaseCommand):
-    help = "Load demo on-call schedules and escalation policies (idempotent)."
+    help = "Load demo on-call schedules (idempotent)."
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -87,16 +85,4 @@ class Command(BaseCommand):
                         ends_at=start + timedelta(hours=12),
                         note="Covering for Dave (dentist)",
                     )
-            if not EscalationPolicy.objects.filter(team=team).exists():
-                policy = EscalationPolicy.objects.create(
-                    team=team,
-                    name="Default",
-                    repeat=1,
-                    is_default=True,
-                    auto_page_severity=Severity.objects.filter(slug=AUTO_PAGE[slug]).first(),
-                )
-                EscalationStep.objects.create(
-                    policy=policy, position=0, target="schedule", schedule=schedule, wait_minutes=5
-                )
-                EscalationStep.objects.create(policy=policy, position=1, target="team", wait_minutes=10)
         self.stdout.write("On-call demo data loaded.")

@@ -4,7 +4,8 @@ import pytest
 
 from conftest import token_client
 from incidents.models import TimelineEvent
-from oncall.models import EscalationPolicy, Page, Rotation, RotationMember, Schedule
+from oncall.models import Rotation, RotationMember, Schedule
+from paging.models import EscalationPolicy, Page
 from teams.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 

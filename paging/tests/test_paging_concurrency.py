@@ -8,8 +8,8 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from incidents.models import TimelineEvent
-from oncall import paging
-from oncall.models import Page, PageStep
+from paging import services
+from paging.models import Page, PageStep
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -19,10 +19,10 @@ pytestmark = [
 
 def test_simultaneous_wakeups_notify_the_step_once(incident, member, admin_user):
     steps = [{"target": "team", "wait_minutes": 5}] * 2
-    paging.escalation_policy_create(
+    services.escalation_policy_create(
         team=incident.team, name="Two", actor=admin_user, steps=steps, is_default=True
     )
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     Page.objects.filter(pk=page.pk).update(next_escalation_at=timezone.now() - timedelta(seconds=1))
     token = str(Page.objects.get(pk=page.pk).wake_token)
     start = threading.Barrier(6)
@@ -31,7 +31,7 @@ def test_simultaneous_wakeups_notify_the_step_once(incident, member, admin_user)
     def wake():
         try:
             start.wait(5)
-            results.append(paging.page_step_run(page_id=page.pk, token=token))
+            results.append(services.page_step_run(page_id=page.pk, token=token))
         finally:
             connections.close_all()
 

@@ -13,8 +13,8 @@ from incidents import permissions
 from incidents import services as incident_services
 from incidents.models import Participant, TimelineEvent
 from notifications.models import Message
-from oncall import paging
 from oncall.models import Rotation, RotationMember, Schedule
+from paging import services
 from teams.models import Membership
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
@@ -45,7 +45,7 @@ def secret(security):
 def test_a_person_paged_for_a_private_incident_becomes_a_participant(secret, security, outsider):
     _, lead = security
     assert not permissions.can_view(outsider, secret)
-    page = paging.page_create(incident=secret, user=outsider, actor=lead)
+    page = services.page_create(incident=secret, user=outsider, actor=lead)
     assert permissions.can_view(outsider, secret)
     assert Participant.objects.filter(incident=secret, user=outsider, reason="paged").exists()
     event = TimelineEvent.objects.get(incident=secret, kind="participants_added")
@@ -57,9 +57,9 @@ def test_a_person_paged_for_a_private_incident_becomes_a_participant(secret, sec
 
 def test_my_pages_shows_the_title_to_the_person_paged(secret, security, outsider, client):
     _, lead = security
-    paging.page_create(incident=secret, user=outsider, actor=lead)
+    services.page_create(incident=secret, user=outsider, actor=lead)
     client.force_login(outsider)
-    assert "Leaked signing key" in client.get(reverse("oncall:pages")).content.decode()
+    assert "Leaked signing key" in client.get(reverse("paging:pages")).content.decode()
 
 
 def test_the_on_call_of_a_schedule_is_brought_in_by_the_step_that_reaches_them(secret, security, outsider):
@@ -69,18 +69,18 @@ def test_the_on_call_of_a_schedule_is_brought_in_by_the_step_that_reaches_them(s
         schedule=schedule, name="Weekly", start_date="2024-01-01", handoff_time="09:00"
     )
     RotationMember.objects.create(rotation=rotation, user=outsider, position=0)
-    paging.escalation_policy_create(
+    services.escalation_policy_create(
         team=team, name="Default", actor=lead, repeat=0, is_default=True,
         steps=[{"target": "schedule", "schedule": "primary", "wait_minutes": 5}],
     )  # fmt: skip
-    paging.page_create(incident=secret, team=team, actor=lead)
+    services.page_create(incident=secret, team=team, actor=lead)
     assert permissions.can_view(outsider, secret)
 
 
 def test_nobody_else_learns_anything(secret, security, outsider):
     _, lead = security
     bystander = UserFactory(username="bea")
-    paging.page_create(incident=secret, user=outsider, actor=lead)
+    services.page_create(incident=secret, user=outsider, actor=lead)
     assert not permissions.can_view(bystander, secret)
     assert token_client(bystander).get(f"/api/v1/incidents/{secret.pk}/").status_code == 404
     for message in Message.objects.filter(incident=secret):
@@ -90,7 +90,7 @@ def test_nobody_else_learns_anything(secret, security, outsider):
 def test_team_members_are_not_recorded_twice(secret, security):
     team, lead = security
     member = MembershipFactory(team=team, user=UserFactory(username="tom")).user
-    paging.page_create(incident=secret, user=member, actor=lead)
+    services.page_create(incident=secret, user=member, actor=lead)
     assert not Participant.objects.filter(incident=secret).exists()
     assert not TimelineEvent.objects.filter(incident=secret, kind="participants_added").exists()
 
@@ -98,13 +98,13 @@ def test_team_members_are_not_recorded_twice(secret, security):
 def test_a_public_incident_brings_nobody_in(security, outsider):
     team, lead = security
     public = incident_services.incident_declare(title="Slow search", severity="major", actor=lead, team=team)
-    paging.page_create(incident=public, user=outsider, actor=lead)
+    services.page_create(incident=public, user=outsider, actor=lead)
     assert not Participant.objects.exists()
 
 
 def test_the_incident_page_shows_the_participant_event(secret, security, outsider, client):
     _, lead = security
-    paging.page_create(incident=secret, user=outsider, actor=lead)
+    services.page_create(incident=secret, user=outsider, actor=lead)
     client.force_login(outsider)
     page = client.get(f"/incidents/{secret.pk}/")
     assert page.status_code == 200

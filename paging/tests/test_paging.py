@@ -10,8 +10,10 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from incidents import services as incident_services
 from incidents.models import TimelineEvent
 from notifications.models import Destination, Message, RoutingRule
-from oncall import paging
-from oncall.models import EscalationPolicy, Page, PageStep, Rotation, RotationMember, Schedule
+from oncall.models import Rotation, RotationMember, Schedule
+from paging import selectors, services
+from paging.models import EscalationPolicy, Page, PageStep
+from paging.state import PlanStep
 from teams.models import Membership
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
@@ -40,7 +42,7 @@ def schedule(team, carol):
 
 @pytest.fixture
 def policy(team, lead, schedule):
-    return paging.escalation_policy_create(
+    return services.escalation_policy_create(
         team=team,
         name="Default",
         actor=lead,
@@ -58,7 +60,7 @@ def wake(page: Page, *, late: bool = True) -> str:
     page.refresh_from_db()
     if late and page.next_escalation_at:
         Page.objects.filter(pk=page.pk).update(next_escalation_at=timezone.now() - timedelta(seconds=1))
-    return paging.page_step_run(page_id=page.pk, token=str(page.wake_token))
+    return services.page_step_run(page_id=page.pk, token=str(page.wake_token))
 
 
 def paged_users(page: Page) -> list[list[str]]:
@@ -67,7 +69,7 @@ def paged_users(page: Page) -> list[list[str]]:
 
 
 def test_steps_run_in_order_and_repeat_then_exhaust(incident, member, policy):
-    page = paging.page_create(incident=incident, team=incident.team, actor=member, reason="Checkout down")
+    page = services.page_create(incident=incident, team=incident.team, actor=member, reason="Checkout down")
     assert page.policy == policy
     assert page.status == Page.Status.TRIGGERED
     assert wake(page) == "notified"
@@ -86,7 +88,7 @@ def test_steps_run_in_order_and_repeat_then_exhaust(incident, member, policy):
     assert TimelineEvent.objects.filter(incident=incident, kind="page_exhausted").count() == 1
     # A wake-up after the end changes nothing, and one with an old token is refused as stale.
     assert wake(page) == "finished"
-    assert paging.page_step_run(page_id=page.pk, token=str(uuid.uuid4())) == "stale"
+    assert services.page_step_run(page_id=page.pk, token=str(uuid.uuid4())) == "stale"
     assert PageStep.objects.filter(page=page).count() == 4
     page.refresh_from_db()
     assert page.status == Page.Status.EXHAUSTED
@@ -95,7 +97,7 @@ def test_steps_run_in_order_and_repeat_then_exhaust(incident, member, policy):
 def test_wait_comes_from_the_step(incident, member, policy, settings):
     settings.ONCALL_MINUTE_SECONDS = 60
     before = timezone.now()
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     assert before + timedelta(minutes=5) <= page.next_escalation_at <= timezone.now() + timedelta(minutes=5)
     wake(page)
     page.refresh_from_db()
@@ -104,54 +106,54 @@ def test_wait_comes_from_the_step(incident, member, policy, settings):
 
 
 def test_not_yet_due_and_stale_tokens_are_refused(incident, member, policy):
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     token = str(page.wake_token)
-    assert paging.page_step_run(page_id=page.pk, token=token) == "not_due"
+    assert services.page_step_run(page_id=page.pk, token=token) == "not_due"
     assert wake(page) == "notified"
     # The old token is stale: the step it would have run has run.
-    assert paging.page_step_run(page_id=page.pk, token=token) == "stale"
+    assert services.page_step_run(page_id=page.pk, token=token) == "stale"
     assert PageStep.objects.filter(page=page).count() == 2
-    assert paging.page_step_run(page_id=10**9, token=token) == "missing"
+    assert services.page_step_run(page_id=10**9, token=token) == "missing"
 
 
 def test_the_same_step_twice_is_a_noop(incident, member, policy):
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     page.refresh_from_db()
     Page.objects.filter(pk=page.pk).update(next_escalation_at=timezone.now() - timedelta(seconds=1))
     token = str(page.wake_token)
-    assert paging.page_step_run(page_id=page.pk, token=token) == "notified"
+    assert services.page_step_run(page_id=page.pk, token=token) == "notified"
     messages = Message.objects.count()
     # The same wake-up delivered twice (a redelivered broker message): nothing more.
-    assert paging.page_step_run(page_id=page.pk, token=token) == "stale"
+    assert services.page_step_run(page_id=page.pk, token=token) == "stale"
     assert Message.objects.count() == messages
     assert len(paged_users(page)) == 2
     # Even with the token and the clock right, an existing (page, round, step) is not notified again.
     page.refresh_from_db()
     page.step = 0
-    assert paging._notify_step(page=page, incident=incident, plan=paging._plan(page)[0]) is None
+    assert services._notify_step(page=page, incident=incident, plan=selectors.page_plan(page)[0]) is None
 
 
 def test_acknowledge_stops_escalation(incident, member, policy, carol):
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     token = str(page.wake_token)
-    paging.page_acknowledge(page=page, actor=carol, source="web")
+    services.page_acknowledge(page=page, actor=carol, source="web")
     page.refresh_from_db()
     assert page.status == Page.Status.ACKNOWLEDGED and page.acknowledged_by == carol
     assert page.next_escalation_at is None
     Page.objects.filter(pk=page.pk).update(next_escalation_at=timezone.now() - timedelta(seconds=1))
-    assert paging.page_step_run(page_id=page.pk, token=token) == "stale"
+    assert services.page_step_run(page_id=page.pk, token=token) == "stale"
     assert len(paged_users(page)) == 1
     event = TimelineEvent.objects.get(incident=incident, kind="page_acknowledged")
     assert event.actor == carol and event.data["page"] == page.pk
     with pytest.raises(Conflict):
-        paging.page_acknowledge(page=page, actor=carol)
+        services.page_acknowledge(page=page, actor=carol)
 
 
 def test_messages_go_to_each_person_once_per_step_with_the_ack_link(
     incident, member, policy, carol, settings
 ):
     settings.NOTIFY_EMAIL = True
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     emails = Message.objects.filter(channel="email", recipient=carol)
     assert emails.count() == 1
     email = emails.get()
@@ -170,7 +172,7 @@ def test_webhook_destinations_of_rules_with_the_paged_kind(incident, member, pol
     rule = RoutingRule.objects.create(name="Pages to SMS", event_kinds=["paged"], team=incident.team)
     rule.destinations.add(hook)
     RoutingRule.objects.create(name="Declared", event_kinds=["declared"]).destinations.add(other)
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     hooks = Message.objects.filter(channel="webhook", dedupe_key__startswith=f"page:{page.pk}:")
     assert [m.destination for m in hooks] == [hook]
     payload = hooks.get().payload
@@ -181,7 +183,7 @@ def test_webhook_destinations_of_rules_with_the_paged_kind(incident, member, pol
 
 
 def test_team_without_policy_pages_its_oncall_then_exhausts(incident, member, lead):
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     assert page.policy is None
     assert paged_users(page) == [["lena"]]  # no schedule resolver found anyone: the leads stand in
     assert wake(page) == "exhausted"
@@ -193,36 +195,36 @@ def test_team_without_leads_pages_its_members(member):
     incident = incident_services.incident_declare(
         title="Disk full", severity="minor", actor=member, team=team
     )
-    page = paging.page_create(incident=incident, team=team, actor=member)
+    page = services.page_create(incident=incident, team=team, actor=member)
     assert paged_users(page) == [["solo"]]
 
 
 def test_paging_a_person(incident, member, other_user):
-    page = paging.page_create(incident=incident, user=other_user, actor=member, source="api")
+    page = services.page_create(incident=incident, user=other_user, actor=member, source="api")
     assert paged_users(page) == [["mallory"]]
     event = TimelineEvent.objects.get(incident=incident, kind="paged")
     assert event.actor == member and event.source == "api"
     # The person paged may acknowledge, though not on the team.
-    paging.page_acknowledge(page=page, actor=other_user)
+    services.page_acknowledge(page=page, actor=other_user)
 
 
 def test_a_second_page_while_one_rings_is_refused(incident, member, policy):
-    paging.page_create(incident=incident, team=incident.team, actor=member)
+    services.page_create(incident=incident, team=incident.team, actor=member)
     with pytest.raises(Conflict):
-        paging.page_create(incident=incident, team=incident.team, actor=member)
+        services.page_create(incident=incident, team=incident.team, actor=member)
 
 
 def test_input_is_checked(incident, member, team, other_user):
     with pytest.raises(ValidationError):
-        paging.page_create(incident=incident, actor=member)
+        services.page_create(incident=incident, actor=member)
     with pytest.raises(ValidationError):
-        paging.page_create(incident=incident, team=team, user=other_user, actor=member)
+        services.page_create(incident=incident, team=team, user=other_user, actor=member)
     with pytest.raises(ValidationError):
-        paging.page_create(incident=incident, team=team, actor=member, reason="x" * 501)
+        services.page_create(incident=incident, team=team, actor=member, reason="x" * 501)
 
 
 def test_auto_page_on_declare_by_severity(team, member, lead, schedule, django_capture_on_commit_callbacks):
-    paging.escalation_policy_create(
+    services.escalation_policy_create(
         team=team,
         name="Auto",
         actor=lead,
@@ -247,19 +249,19 @@ def test_auto_page_on_declare_by_severity(team, member, lead, schedule, django_c
 
 
 def test_resolving_cancels_triggered_pages(incident, member, policy, django_capture_on_commit_callbacks):
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     token = str(page.wake_token)
     with django_capture_on_commit_callbacks(execute=True):
         incident_services.incident_transition(incident=incident, to="resolved", actor=member)
     page.refresh_from_db()
     assert page.status == Page.Status.CANCELLED and page.next_escalation_at is None
-    assert paging.page_step_run(page_id=page.pk, token=token) == "stale"
+    assert services.page_step_run(page_id=page.pk, token=token) == "stale"
     with pytest.raises(Conflict):
-        paging.page_create(incident=incident, team=incident.team, actor=member)
+        services.page_create(incident=incident, team=incident.team, actor=member)
 
 
 def test_a_wakeup_after_resolution_cancels_instead_of_paging(incident, member, policy):
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
     # The consumer has not run yet (no on-commit callbacks here): the wake-up itself sees the incident resolved.
     incident_services.incident_transition(incident=incident, to="resolved", actor=member)
     assert wake(page) == "cancelled"
@@ -279,10 +281,10 @@ def test_who_may_page(who, allowed, incident, member, admin_user, other_user, te
     actor = {"member": member, "admin": admin_user, "declarer": incident.declared_by, "outsider": other_user,
              "anonymous": AnonymousUser()}[who]  # fmt: skip
     if allowed:
-        assert paging.page_create(incident=incident, user=other_user, actor=actor).pk
+        assert services.page_create(incident=incident, user=other_user, actor=actor).pk
     else:
         with pytest.raises((PermissionDenied, NotFound)):
-            paging.page_create(incident=incident, user=other_user, actor=actor)
+            services.page_create(incident=incident, user=other_user, actor=actor)
 
 
 @pytest.mark.parametrize(
@@ -291,7 +293,7 @@ def test_who_may_page(who, allowed, incident, member, admin_user, other_user, te
 )
 def test_who_may_acknowledge(who, allowed, incident, member, admin_user, other_user):
     paged = UserFactory(username="paged-person")
-    page = paging.page_create(incident=incident, user=paged, actor=member)
+    page = services.page_create(incident=incident, user=paged, actor=member)
     actor = {
         "paged": paged,
         "member": member,
@@ -301,10 +303,12 @@ def test_who_may_acknowledge(who, allowed, incident, member, admin_user, other_u
     }[who]
     token = page.ack_token if who == "token" else None
     if allowed:
-        assert paging.page_acknowledge(page=page, actor=actor, token=token).status == Page.Status.ACKNOWLEDGED
+        assert (
+            services.page_acknowledge(page=page, actor=actor, token=token).status == Page.Status.ACKNOWLEDGED
+        )
     else:
         with pytest.raises(PermissionDenied):
-            paging.page_acknowledge(page=page, actor=actor, token="wrong")
+            services.page_acknowledge(page=page, actor=actor, token="wrong")
 
 
 @pytest.mark.parametrize(
@@ -321,12 +325,12 @@ def test_who_may_edit_policies(role, allowed, team, member, admin_user, other_us
     }[role]
     steps = [{"target": "team", "wait_minutes": 3}]
     if allowed:
-        policy = paging.escalation_policy_create(team=team, name="P", actor=actor, steps=steps)
-        paging.escalation_policy_update(policy=policy, actor=actor, repeat=2)
-        paging.escalation_policy_delete(policy=policy, actor=actor)
+        policy = services.escalation_policy_create(team=team, name="P", actor=actor, steps=steps)
+        services.escalation_policy_update(policy=policy, actor=actor, repeat=2)
+        services.escalation_policy_delete(policy=policy, actor=actor)
     else:
         with pytest.raises(PermissionDenied):
-            paging.escalation_policy_create(team=team, name="P", actor=actor, steps=steps)
+            services.escalation_policy_create(team=team, name="P", actor=actor, steps=steps)
 
 
 # --- Policy validation ---------------------------------------------------------------------------------
@@ -350,39 +354,41 @@ def test_policy_validation(steps, repeat, team, lead, other_user):
     other = TeamFactory(slug="other", name="Other")
     Schedule.objects.create(team=other, name="Theirs", slug="theirs")
     with pytest.raises(ValidationError):
-        paging.escalation_policy_create(team=team, name="Bad", actor=lead, steps=steps, repeat=repeat)
+        services.escalation_policy_create(team=team, name="Bad", actor=lead, steps=steps, repeat=repeat)
 
 
 def test_one_default_per_team(team, lead):
     steps = [{"target": "team", "wait_minutes": 5}]
-    first = paging.escalation_policy_create(team=team, name="First", actor=lead, steps=steps)
+    first = services.escalation_policy_create(team=team, name="First", actor=lead, steps=steps)
     assert first.is_default  # a team's first policy is its default
-    second = paging.escalation_policy_create(
+    second = services.escalation_policy_create(
         team=team, name="Second", actor=lead, steps=steps, is_default=True
     )
     first.refresh_from_db()
     assert second.is_default and not first.is_default
-    paging.escalation_policy_update(policy=first, actor=lead, is_default=True)
+    services.escalation_policy_update(policy=first, actor=lead, is_default=True)
     assert list(EscalationPolicy.objects.filter(team=team, is_default=True)) == [first]
 
 
 def test_update_replaces_steps_and_delete_refuses_running_pages(incident, member, lead, policy):
-    paging.escalation_policy_update(
+    services.escalation_policy_update(
         policy=policy, actor=lead, steps=[{"target": "user", "user": "lena", "wait_minutes": 1}]
     )
     assert [(s.position, s.target, s.user.username) for s in policy.steps.all()] == [(0, "user", "lena")]
-    paging.page_create(incident=incident, team=incident.team, actor=member)
+    services.page_create(incident=incident, team=incident.team, actor=member)
     with pytest.raises(Conflict):
-        paging.escalation_policy_delete(policy=policy, actor=lead)
+        services.escalation_policy_delete(policy=policy, actor=lead)
 
 
-def test_schedule_oncall_falls_back_to_the_first_rotation_member(schedule, carol):
-    assert paging._schedule_oncall(schedule, timezone.now()) == [carol]
+def test_a_schedule_step_notifies_who_is_on_call(schedule, carol):
+    assert selectors.step_people(
+        PlanStep(target="schedule", wait_minutes=5, schedule=schedule), timezone.now()
+    ) == [carol]
 
 
 def test_sweeper_finds_overdue_pages(incident, member, policy):
-    page = paging.page_create(incident=incident, team=incident.team, actor=member)
-    assert paging.pages_overdue(grace=timedelta(seconds=10)) == []
+    page = services.page_create(incident=incident, team=incident.team, actor=member)
+    assert selectors.pages_overdue(grace=timedelta(seconds=10)) == []
     Page.objects.filter(pk=page.pk).update(next_escalation_at=timezone.now() - timedelta(seconds=11))
     page.refresh_from_db()
-    assert paging.pages_overdue(grace=timedelta(seconds=10)) == [(page.pk, page.wake_token)]
+    assert selectors.pages_overdue(grace=timedelta(seconds=10)) == [(page.pk, page.wake_token)]

@@ -4,8 +4,8 @@ the escalation policy editor."""
 import pytest
 from django.urls import reverse
 
-from oncall import paging
-from oncall.models import EscalationPolicy, Page
+from paging import services
+from paging.models import EscalationPolicy, Page
 from teams.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 
@@ -22,7 +22,7 @@ def test_incident_page_shows_the_panel_and_pages_a_person(web, incident, other_u
     html = web.get(incident.get_absolute_url()).content.decode()
     assert 'data-testid="page-panel"' in html and 'data-testid="page-form"' in html
     response = web.post(
-        reverse("oncall:page_create", args=[incident.pk]), {"user": other_user.pk, "reason": "DB"}
+        reverse("paging:page_create", args=[incident.pk]), {"user": other_user.pk, "reason": "DB"}
     )
     assert response.status_code == 302
     page = Page.objects.get()
@@ -34,7 +34,7 @@ def test_incident_page_shows_the_panel_and_pages_a_person(web, incident, other_u
 
 def test_paging_form_errors_are_messages_not_500s(web, incident):
     for data in ({}, {"team": "payments", "user": 1}, {"team": "nope"}, {"user": 999999}, {"user": "x"}):
-        response = web.post(reverse("oncall:page_create", args=[incident.pk]), data, follow=True)
+        response = web.post(reverse("paging:page_create", args=[incident.pk]), data, follow=True)
         assert response.status_code == 200
     assert not Page.objects.exists()
 
@@ -43,35 +43,35 @@ def test_outsider_sees_no_form_and_cannot_page(client, incident, other_user):
     client.force_login(other_user)
     html = client.get(incident.get_absolute_url()).content.decode()
     assert 'data-testid="page-form"' not in html
-    client.post(reverse("oncall:page_create", args=[incident.pk]), {"user": other_user.pk})
+    client.post(reverse("paging:page_create", args=[incident.pk]), {"user": other_user.pk})
     assert not Page.objects.exists()
 
 
 def test_acknowledge_button_and_my_pages(web, client, incident, member, other_user):
-    page = paging.page_create(incident=incident, user=other_user, actor=member)
+    page = services.page_create(incident=incident, user=other_user, actor=member)
     client.force_login(other_user)
-    html = client.get(reverse("oncall:pages")).content.decode()
+    html = client.get(reverse("paging:pages")).content.decode()
     assert f'id="page-{page.pk}"' in html
     response = client.post(
-        reverse("oncall:page_acknowledge", args=[page.pk]), {"next": reverse("oncall:pages")}
+        reverse("paging:page_acknowledge", args=[page.pk]), {"next": reverse("paging:pages")}
     )
-    assert response.status_code == 302 and response["Location"] == reverse("oncall:pages")
+    assert response.status_code == 302 and response["Location"] == reverse("paging:pages")
     page.refresh_from_db()
     assert page.status == Page.Status.ACKNOWLEDGED and page.acknowledged_by == other_user
-    assert client.get(reverse("oncall:pages") + "?status=nope&page=zz").status_code == 200
+    assert client.get(reverse("paging:pages") + "?status=nope&page=zz").status_code == 200
 
 
 def test_ack_link_needs_a_sign_in_and_a_post(client, incident, member):
     stranger = UserFactory(username="stranger")
-    page = paging.page_create(incident=incident, user=member, actor=member)
-    url = reverse("oncall:page_ack_link", args=[page.pk, page.ack_token])
+    page = services.page_create(incident=incident, user=member, actor=member)
+    url = reverse("paging:page_ack_link", args=[page.pk, page.ack_token])
     assert client.get(url).status_code == 302  # to the sign-in page
     client.force_login(stranger)
     assert client.get(url).status_code == 200
     page.refresh_from_db()
     assert page.status == Page.Status.TRIGGERED  # a GET (a mail scanner) acknowledges nothing
-    assert client.get(reverse("oncall:page_ack_link", args=[page.pk, "wrong"])).status_code == 404
-    assert client.get(reverse("oncall:page_ack_link", args=[page.pk, "x" * 500])).status_code == 404
+    assert client.get(reverse("paging:page_ack_link", args=[page.pk, "wrong"])).status_code == 404
+    assert client.get(reverse("paging:page_ack_link", args=[page.pk, "x" * 500])).status_code == 404
     response = client.post(url)
     assert response.status_code == 200
     page.refresh_from_db()
@@ -100,14 +100,14 @@ def test_policy_editor_in_the_admin(client, admin_user, team, member):
         "steps-1-target": "team",
         "steps-1-wait_minutes": 10,
     }
-    response = client.post(reverse("admin:oncall_escalationpolicy_add"), data)
+    response = client.post(reverse("admin:paging_escalationpolicy_add"), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     policy = EscalationPolicy.objects.get()
     assert [(s.target, s.wait_minutes) for s in policy.steps.all()] == [("user", 5), ("team", 10)]
     bad = data | {"name": "Bad", "steps-0-wait_minutes": 0, "steps-0-user": UserFactory(username="x").pk}
-    response = client.post(reverse("admin:oncall_escalationpolicy_add"), bad)
+    response = client.post(reverse("admin:paging_escalationpolicy_add"), bad)
     assert response.status_code == 200 and EscalationPolicy.objects.count() == 1
-    assert client.get(reverse("admin:oncall_page_changelist")).status_code == 200
+    assert client.get(reverse("admin:paging_page_changelist")).status_code == 200
 
 
 def _queries(client, url) -> int:
@@ -123,22 +123,22 @@ def test_incident_page_and_pages_api_cost_the_same_for_one_page_or_six(web, inci
     from conftest import token_client
 
     people = [MembershipFactory(team=team).user for _ in range(5)]
-    paging.page_create(incident=incident, user=people[0], actor=member)
+    services.page_create(incident=incident, user=people[0], actor=member)
     api = token_client(member)
     api_url = f"/api/v1/incidents/{incident.pk}/pages/"
     one_page, one_api = _queries(web, incident.get_absolute_url()), _queries(api, api_url)
     for person in people[1:]:
-        paging.page_create(incident=incident, user=person, actor=member)
-    paging.page_create(incident=incident, team=team, actor=member)
+        services.page_create(incident=incident, user=person, actor=member)
+    services.page_create(incident=incident, team=team, actor=member)
     many_page = _queries(web, incident.get_absolute_url())
     assert many_page == one_page, (one_page, many_page)
     assert _queries(api, api_url) == one_api
 
 
 def test_acknowledge_never_redirects_off_site(client, incident, member):
-    page = paging.page_create(incident=incident, user=member, actor=member)
+    page = services.page_create(incident=incident, user=member, actor=member)
     client.force_login(member)
     response = client.post(
-        reverse("oncall:page_acknowledge", args=[page.pk]), {"next": "https://evil.example.com/"}
+        reverse("paging:page_acknowledge", args=[page.pk]), {"next": "https://evil.example.com/"}
     )
     assert response.status_code == 302 and response["Location"] == incident.get_absolute_url()

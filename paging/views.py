@@ -1,9 +1,9 @@
 """Web entrances of paging: page a team or a person from the incident page, acknowledge (button or the link in
-the message), and the list of one's pages. Every write calls ``oncall.paging``; plain POST forms, then a redirect."""
+the message), and the list of one's pages. Every write calls ``paging.services``; plain POST forms, then a
+redirect."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -17,23 +17,12 @@ from core.views import safe_next_url
 from incidents import permissions
 from incidents import selectors as incident_selectors
 from incidents.models import Source
-from oncall import paging
-from oncall.models import Page
+from paging import selectors, services
+from paging.forms import PageForm
+from paging.models import Page
 from teams.models import Team
 
 PAGE_SIZE = 25
-
-
-class PageForm(forms.Form):
-    team = forms.SlugField(required=False, max_length=100)
-    user = forms.IntegerField(required=False, min_value=1, max_value=2**62)
-    reason = forms.CharField(required=False, max_length=paging.REASON_MAX)
-
-    def clean(self):
-        data = super().clean()
-        if bool(data.get("team")) == bool(data.get("user")):
-            raise forms.ValidationError("Choose a team or a person to page.")
-        return data
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -66,7 +55,7 @@ def page_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, "No such person.")
             return redirect(incident)
     try:
-        page = paging.page_create(
+        page = services.page_create(
             incident=incident,
             team=team,
             user=user,
@@ -88,8 +77,8 @@ def page_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def page_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        page = paging.page_get(user=request.user, pk=pk)
-        paging.page_acknowledge(page=page, actor=request.user, source=Source.WEB)
+        page = selectors.page_get(user=request.user, pk=pk)
+        services.page_acknowledge(page=page, actor=request.user, source=Source.WEB)
     except NotFound:
         raise Http404("No such page.") from None
     except DomainError as error:
@@ -103,12 +92,12 @@ def page_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def page_ack_link(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     """The link in the page message: a confirmation page (GET), then the acknowledgement (POST)."""
-    page = paging.page_get_by_ack_token(pk=pk, token=token)
+    page = selectors.page_get_by_ack_token(pk=pk, token=token)
     if page is None:
         raise Http404("This acknowledgement link is not valid.")
     if request.method == "POST":
         try:
-            paging.page_acknowledge(page=page, actor=request.user, source=Source.WEB, token=token)
+            services.page_acknowledge(page=page, actor=request.user, source=Source.WEB, token=token)
         except DomainError as error:
             if isinstance(error, NotFound):
                 raise Http404(error.message) from None
@@ -117,7 +106,7 @@ def page_ack_link(request: HttpRequest, pk: int, token: str) -> HttpResponse:
             messages.success(request, "Acknowledged: escalation stopped. Thank you.")
         page.refresh_from_db()
     can_see = permissions.can_view(request.user, page.incident)
-    return render(request, "oncall/paging/ack.html", {"page": page, "token": token, "can_see": can_see})
+    return render(request, "paging/ack.html", {"page": page, "token": token, "can_see": can_see})
 
 
 @login_required
@@ -125,7 +114,7 @@ def page_ack_link(request: HttpRequest, pk: int, token: str) -> HttpResponse:
 def my_pages(request: HttpRequest) -> HttpResponse:
     """The pages that reached me: still ringing first, then the newest."""
     status = request.GET.get("status", "")
-    pages = paging.pages_for_user(user=request.user)
+    pages = selectors.pages_for_user(user=request.user)
     if status in Page.Status.values:
         pages = pages.filter(status=status)
     else:
@@ -134,7 +123,7 @@ def my_pages(request: HttpRequest) -> HttpResponse:
     page_obj = paginator.get_page(request.GET.get("page"))
     return render(
         request,
-        "oncall/paging/list.html",
+        "paging/list.html",
         {
             "page_obj": page_obj,
             "pages": page_obj.object_list,
