@@ -37,10 +37,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.errors import NotFound
 from incidents import permissions
 from incidents import selectors as incident_selectors
 from incidents.models import EventKind, Incident, RoleAssignment, TimelineEvent
-from incidents.services import incident_record_event
+from incidents.services import incident_lock, incident_record_event
 from incidents.state import OPEN_STATUSES, Status
 from notifications.models import Reminder
 from notifications.recipients import drafts_for_person, team_oncall
@@ -194,10 +195,9 @@ def reminders_check(*, now: datetime | None = None) -> int:
 def reminder_send(*, due: Due, now: datetime) -> Reminder | None:
     """Record one due reminder: None when it is no longer due or another run already sent it."""
     with transaction.atomic():
-        locked = (
-            Incident.objects.select_for_update(of=("self",), no_key=True).filter(pk=due.incident_id).first()
-        )
-        if locked is None:
+        try:
+            incident_lock(incident_id=due.incident_id)  # the incident's row first (core.db)
+        except NotFound:
             return None
         # Check again under the lock: an update, a lead or a close may have landed since the scan.
         fresh = _candidates_queryset(now).filter(pk=due.incident_id).first()

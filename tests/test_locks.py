@@ -54,3 +54,29 @@ def test_write_services_use_the_retrying_atomic():
                     if ast.unparse(target) == "transaction.atomic":
                         bare.append(f"{module}:{node.name}")
     assert bare == [], f"use core.db.atomic (retried on deadlock) for: {bare}"
+
+
+def _locks_incident_rows(call: ast.Call) -> bool:
+    """``Incident.objects....select_for_update(...)``: the chain the call ends starts at ``Incident``."""
+    node = call.func.value
+    while isinstance(node, ast.Call | ast.Attribute):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return isinstance(node, ast.Name) and node.id == "Incident"
+
+
+def test_the_incident_row_is_locked_in_one_place():
+    """Every app takes the incident's row through ``incidents.services.incident_lock`` (the core's ``_lock``), so
+    the lock is the same everywhere (``no_key=True``, the incident first)."""
+    places = [
+        f"{module}:{call.lineno}"
+        for module, tree in project_modules()
+        for call in calls_named(tree, "select_for_update")
+        if _locks_incident_rows(call)
+    ]
+    assert len(places) == 1 and places[0].startswith("incidents/services.py:"), places
+
+
+def test_the_incident_lock_check_sees_a_chain_that_starts_at_incident():
+    call = ast.parse('Incident.objects.select_for_update(of=("self",)).filter(pk=1)').body[0].value.func.value
+    other = ast.parse('Page.objects.select_for_update(of=("self",))').body[0].value
+    assert _locks_incident_rows(call) and not _locks_incident_rows(other)
