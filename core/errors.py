@@ -56,3 +56,29 @@ class Unprocessable(DomainError):
     status_code = 422
     code = "unprocessable"
     default_message = "The request contradicts an earlier one."
+
+
+class StaleState(DomainError):
+    """The action was chosen on an older state of the object, and what it acts on has changed since.
+
+    ``changes`` says what changed, by whom and when (for a client to show); ``version`` is the current version.
+    """
+
+    status_code = 412
+    code = "stale"
+    default_message = (
+        "This changed since you loaded it; nothing was done. Look at the current state and retry."
+    )
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        changes: list[dict] | None = None,
+        version: int | None = None,
+        code: str | None = None,
+        field: str | None = None,
+    ):
+        super().__init__(message, code=code, field=field)
+        self.changes = changes or []
+        self.version = version

@@ -105,12 +105,25 @@ class IncidentFilterForm(forms.Form):
         return cleaned
 
 
-class TransitionForm(forms.Form):
+class VersionedForm(forms.Form):
+    """An action on an incident: it carries the incident's version the page was rendered with
+    (``{% version_field incident %}``). The web forms always send it; one without it is refused like a stale one
+    (a page from before versions existed is just as likely to be showing a state that is gone)."""
+
+    version = forms.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        widget=forms.HiddenInput,
+        error_messages={"required": "This page is out of date; here is the current state."},
+    )
+
+
+class TransitionForm(VersionedForm):
     to = forms.ChoiceField(choices=[(s.value, s.label) for s in state.ORDER])
     reason = forms.CharField(required=False, max_length=services.TEXT_MAX)
 
 
-class SeverityForm(forms.Form):
+class SeverityForm(VersionedForm):
     severity = forms.ModelChoiceField(
         queryset=selectors.severity_list(), to_field_name="slug", empty_label=None
     )
@@ -123,7 +136,7 @@ class UserChoiceField(forms.ModelChoiceField):
         return f"{full} ({obj.get_username()})" if full else obj.get_username()
 
 
-class AssignRoleForm(forms.Form):
+class AssignRoleForm(VersionedForm):
     role = forms.ModelChoiceField(queryset=selectors.role_list(), to_field_name="slug")
     user = UserChoiceField(
         queryset=assignable_user_list(),
@@ -131,7 +144,7 @@ class AssignRoleForm(forms.Form):
     )
 
 
-class RelieveRoleForm(forms.Form):
+class RelieveRoleForm(VersionedForm):
     role = forms.ModelChoiceField(queryset=selectors.role_list(), to_field_name="slug")
 
 
@@ -143,7 +156,7 @@ class NoteForm(forms.Form):
     )
 
 
-class UpdateForm(forms.Form):
+class UpdateForm(VersionedForm):
     text = forms.CharField(
         max_length=services.TEXT_MAX,
         widget=forms.Textarea(
@@ -153,7 +166,7 @@ class UpdateForm(forms.Form):
     )
 
 
-class IncidentEditForm(forms.Form):
+class IncidentEditForm(VersionedForm):
     title = forms.CharField(max_length=services.TITLE_MAX)
     summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
     team = _team_field()

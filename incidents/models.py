@@ -93,6 +93,12 @@ class Incident(TimeStampedModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Bumped by every change of the incident's state (everything on its timeline but notes), under "
+        "its row lock; forms and API clients send the version they were shown (incidents.versions).",
+    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -228,6 +234,11 @@ class TimelineEvent(models.Model):
     text = models.TextField(blank=True, help_text="The note or update text, when there is one.")
     data = models.JSONField(
         default=dict, blank=True, help_text="Old and new values, and what else the kind needs."
+    )
+    incident_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The incident's version this event made (empty for notes, which do not change its state).",
     )
 
     class Meta:

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.db import atomic
@@ -28,7 +28,7 @@ from core.errors import (
     ValidationError,
 )
 from core.validation import reject_nul
-from incidents import consumers, kinds, permissions, state
+from incidents import consumers, kinds, permissions, state, versions
 from incidents.models import (
     ConsumerRun,
     EventKind,
@@ -95,10 +95,18 @@ def timeline_record(
 
     ``via`` names the integration that acted when no person did (shown as "via <name>").
 
-    Must be called inside the transaction that makes the change it records.
+    Must be called inside the transaction that makes the change it records, after the incident's row lock
+    (``incident_lock``): every event but a note bumps the incident's version (``incidents.versions``) and records
+    the version it made. The declaration is version 1.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("timeline_record must run inside the transaction of the change it records.")
+    if kind == EventKind.NOTE_ADDED:
+        version = None  # a note changes nothing an action acts on
+    elif kind == EventKind.DECLARED:
+        version = incident.version
+    else:
+        version = _version_bump(incident)
     event = TimelineEvent.objects.create(
         incident=incident,
         kind=kind,
@@ -108,6 +116,7 @@ def timeline_record(
         text=text,
         data=data or {},
         occurred_at=occurred_at or timezone.now(),
+        incident_version=version,
     )
     wanted = consumers.consumers_for(kind)
     if wanted:
@@ -118,6 +127,21 @@ def timeline_record(
         event_id = event.pk
         transaction.on_commit(lambda: _dispatch_after_commit(event_id))
     return event
+
+
+def _version_bump(incident: Incident) -> int:
+    """Add one to the incident's version in the database (one statement, whatever the caller's copy holds) and
+    keep the caller's copy in step."""
+    table = connection.ops.quote_name(Incident._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET version = version + 1 WHERE id = %s RETURNING version", [incident.pk]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No such incident.")
+    incident.version = row[0]
+    return incident.version
 
 
 def _dispatch_after_commit(event_id: int) -> None:
@@ -421,11 +445,21 @@ def incident_lock(*, incident_id: int) -> Incident:
 
 @atomic
 def incident_transition(
-    *, incident: Incident | int, to: str, actor, source: str = Source.WEB, reason: str = ""
+    *,
+    incident: Incident | int,
+    to: str,
+    actor,
+    source: str = Source.WEB,
+    reason: str = "",
+    expected_version: int | None = None,
 ) -> Incident:
-    """Move the incident to status ``to``: lock the row, check the table, stamp the time, record the event."""
+    """Move the incident to status ``to``: lock the row, check the table, stamp the time, record the event.
+
+    ``expected_version``: the version the caller was shown; a status change since then refuses (``StaleState``).
+    """
     incident = _lock(incident)
     permissions.ensure(actor, incident, permissions.Action.ACT)
+    versions.ensure_current(incident=incident, expected_version=expected_version, concern=versions.STATUS)
     try:
         target = state.check(incident.status, to)
     except state.TransitionError as exc:
@@ -456,10 +490,18 @@ def incident_transition(
 
 @atomic
 def incident_change_severity(
-    *, incident: Incident | int, severity: Severity | str, actor, source: str = Source.WEB, reason: str = ""
+    *,
+    incident: Incident | int,
+    severity: Severity | str,
+    actor,
+    source: str = Source.WEB,
+    reason: str = "",
+    expected_version: int | None = None,
 ) -> Incident:
+    """Change the severity; a severity change since ``expected_version`` refuses (``StaleState``)."""
     incident = _lock(incident)
     permissions.ensure(actor, incident, permissions.Action.ACT)
+    versions.ensure_current(incident=incident, expected_version=expected_version, concern=versions.SEVERITY)
     new = severity_get(value=severity)
     if new.pk == incident.severity_id:
         raise Conflict(f"The incident is already {new.name}.", code="unchanged", field="severity")
@@ -485,8 +527,19 @@ UPDATABLE_FIELDS = ("title", "summary", "team", "services", "customer_impact", "
 
 
 @atomic
-def incident_update(*, incident: Incident | int, actor, source: str = Source.WEB, **changes) -> Incident:
-    """Change descriptive fields. Status, severity and roles have their own services."""
+def incident_update(
+    *,
+    incident: Incident | int,
+    actor,
+    source: str = Source.WEB,
+    expected_version: int | None = None,
+    **changes,
+) -> Incident:
+    """Change descriptive fields. Status, severity and roles have their own services.
+
+    ``expected_version``: a change since then of a field this update changes refuses (``StaleState``): a form
+    shown before someone else's edit would put the old values back.
+    """
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
@@ -520,13 +573,19 @@ def incident_update(*, incident: Incident | int, actor, source: str = Source.WEB
                 diff[flag] = {"old": getattr(incident, flag), "new": value}
                 setattr(incident, flag, value)
                 fields.append(flag)
+    new_services = None
     if "services" in changes:
         new_services = _services(changes["services"])
         old_slugs = sorted(incident.services.values_list("slug", flat=True))
         new_slugs = sorted(s.slug for s in new_services)
         if old_slugs != new_slugs:
             diff["services"] = {"old": old_slugs, "new": new_slugs}
-            incident.services.set(new_services)
+    if diff:
+        versions.ensure_current(
+            incident=incident, expected_version=expected_version, concern=versions.fields(diff)
+        )
+    if "services" in diff:
+        incident.services.set(new_services)
     if fields:
         incident.save(update_fields=[*fields, "updated_at"])
     if diff:
@@ -595,24 +654,47 @@ def _ensure_roles_editable(incident: Incident) -> None:
 
 @atomic
 def incident_assign_role(
-    *, incident: Incident | int, role: Role | str, user, actor, source: str = Source.WEB
+    *,
+    incident: Incident | int,
+    role: Role | str,
+    user,
+    actor,
+    source: str = Source.WEB,
+    expected_version: int | None = None,
 ) -> RoleAssignment:
-    """Give ``role`` to ``user``; the current holder, if any, is relieved (a recorded hand-off)."""
-    incident = _lock(incident)
-    permissions.ensure(actor, incident, permissions.Action.ACT)
-    _ensure_roles_editable(incident)
-    return _assign_role(incident=incident, role=_role(role), user=user, actor=actor, source=source)
+    """Give ``role`` to ``user``; the current holder, if any, is relieved (a recorded hand-off).
 
-
-@atomic
-def incident_relieve_role(
-    *, incident: Incident | int, role: Role | str, actor, source: str = Source.WEB
-) -> RoleAssignment:
-    """Leave ``role`` unheld: relieve its current holder."""
+    ``expected_version``: a hand-off of this role since then refuses (``StaleState``), so "Take it" on a page
+    that still says "Unassigned" does not silently replace the lead someone became meanwhile.
+    """
     incident = _lock(incident)
     permissions.ensure(actor, incident, permissions.Action.ACT)
     _ensure_roles_editable(incident)
     role = _role(role)
+    versions.ensure_current(
+        incident=incident, expected_version=expected_version, concern=versions.role(role.slug)
+    )
+    return _assign_role(incident=incident, role=role, user=user, actor=actor, source=source)
+
+
+@atomic
+def incident_relieve_role(
+    *,
+    incident: Incident | int,
+    role: Role | str,
+    actor,
+    source: str = Source.WEB,
+    expected_version: int | None = None,
+) -> RoleAssignment:
+    """Leave ``role`` unheld: relieve its current holder (a hand-off of the role since ``expected_version``
+    refuses: the holder shown is not the one who would be relieved)."""
+    incident = _lock(incident)
+    permissions.ensure(actor, incident, permissions.Action.ACT)
+    _ensure_roles_editable(incident)
+    role = _role(role)
+    versions.ensure_current(
+        incident=incident, expected_version=expected_version, concern=versions.role(role.slug)
+    )
     current = (
         RoleAssignment.objects.select_for_update(of=("self",))
         .filter(incident=incident, role=role, relieved_at__isnull=True)
@@ -724,11 +806,19 @@ def incident_record_event(
 
 @atomic
 def incident_post_update(
-    *, incident: Incident | int, text: str, actor, source: str = Source.WEB
+    *,
+    incident: Incident | int,
+    text: str,
+    actor,
+    source: str = Source.WEB,
+    expected_version: int | None = None,
 ) -> TimelineEvent:
-    """A status update for stakeholders and customers (what is known, what is being done, when the next update is)."""
+    """A status update for stakeholders and customers (what is known, what is being done, when the next update is).
+
+    ``expected_version``: another update or a status change since then refuses (``StaleState``)."""
     incident = _lock(incident)
     permissions.ensure(actor, incident, permissions.Action.ACT)
+    versions.ensure_current(incident=incident, expected_version=expected_version, concern=versions.UPDATE)
     text = _clean_text(text, "text", required=True)
     return timeline_record(
         incident=incident,

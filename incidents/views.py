@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, StaleState
 from core.forms import add_domain_error
 from incidents import permissions, selectors, services, state
 from incidents.forms import (
@@ -119,7 +119,12 @@ def _render_detail(request: HttpRequest, incident: Incident, forms: dict | None 
 
 
 def _finish(
-    request: HttpRequest, pk: int, regions: set[str], forms: dict | None = None, failed: bool = False
+    request: HttpRequest,
+    pk: int,
+    regions: set[str],
+    forms: dict | None = None,
+    failed: bool = False,
+    status: int = 400,
 ) -> HttpResponse:
     """Answer an action: the re-rendered regions for htmx, a redirect (or the page with errors) without it."""
     try:
@@ -134,7 +139,7 @@ def _finish(
         ctx["oob"] = True
         return render(request, "incidents/partials/oob.html", ctx)
     if failed and forms:
-        return _render_detail(request, incident, forms, status=400)
+        return _render_detail(request, incident, forms, status=status)
     return redirect(incident)
 
 
@@ -157,6 +162,9 @@ def _form_error(request: HttpRequest, form, error: DomainError) -> bool:
 
 def _form_errors_message(request: HttpRequest, form) -> None:
     for field, errors in form.errors.items():
+        if field == "version":  # the page is out of date: say so plainly, the answer shows the current state
+            messages.error(request, errors[0])
+            continue
         label = (
             form.fields[field].label or field.replace("_", " ").capitalize() if field in form.fields else ""
         )
@@ -325,9 +333,18 @@ def _form_action(
     incident = _get_incident(request, pk)
     form = form_class(request.POST)
     failed = True
+    if "version" in form.errors:
+        # Out of date (no version sent): the current state, with what was typed kept for a deliberate retry.
+        _form_errors_message(request, form)
+        return _finish(request, pk, regions, forms=_kept(form_class, form, form_key), failed=True, status=409)
     if form.is_valid():
         try:
             act(incident, form)
+        except StaleState as error:
+            messages.error(request, error.message)
+            return _finish(
+                request, pk, regions, forms=_kept(form_class, form, form_key), failed=True, status=409
+            )
         except DomainError as error:
             failed = _form_error(request, form, error)
         else:
@@ -337,12 +354,25 @@ def _form_action(
     return _finish(request, pk, regions, forms={form_key: form} if failed else None, failed=failed)
 
 
+def _kept(form_class, form, form_key: str) -> dict | None:
+    """After a stale submission: the stakeholder update keeps its text (unbound, so it carries the current version
+    and a second press posts it knowingly); the details form shows the current values."""
+    if form_class is UpdateForm:
+        return {form_key: UpdateForm(initial={"text": form.data.get("text", "")})}
+    return None
+
+
 @login_required
 @require_POST
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
     def act(incident, data):
         incident = services.incident_transition(
-            incident=incident, to=data["to"], reason=data["reason"], actor=request.user, source=Source.WEB
+            incident=incident,
+            to=data["to"],
+            reason=data["reason"],
+            actor=request.user,
+            source=Source.WEB,
+            expected_version=data["version"],
         )
         return f"{incident.reference} is now {incident.status}."
 
@@ -359,6 +389,7 @@ def change_severity(request: HttpRequest, pk: int) -> HttpResponse:
             reason=data["reason"],
             actor=request.user,
             source=Source.WEB,
+            expected_version=data["version"],
         )
         return f"Severity changed to {data['severity'].name}."
 
@@ -371,7 +402,12 @@ def assign_role(request: HttpRequest, pk: int) -> HttpResponse:
     def act(incident, data):
         role, user = data["role"], data["user"]
         services.incident_assign_role(
-            incident=incident, role=role, user=user, actor=request.user, source=Source.WEB
+            incident=incident,
+            role=role,
+            user=user,
+            actor=request.user,
+            source=Source.WEB,
+            expected_version=data["version"],
         )
         who = "You are" if user.pk == request.user.pk else f"{user.get_full_name() or user} is"
         return f"{who} now the {role.name.lower()}."
@@ -384,7 +420,11 @@ def assign_role(request: HttpRequest, pk: int) -> HttpResponse:
 def relieve_role(request: HttpRequest, pk: int) -> HttpResponse:
     def act(incident, data):
         services.incident_relieve_role(
-            incident=incident, role=data["role"], actor=request.user, source=Source.WEB
+            incident=incident,
+            role=data["role"],
+            actor=request.user,
+            source=Source.WEB,
+            expected_version=data["version"],
         )
         return f"The {data['role'].name.lower()} role is free now."
 
@@ -407,7 +447,11 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
 def post_update(request: HttpRequest, pk: int) -> HttpResponse:
     def act(incident, form):
         services.incident_post_update(
-            incident=incident, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
+            incident=incident,
+            text=form.cleaned_data["text"],
+            actor=request.user,
+            source=Source.WEB,
+            expected_version=form.cleaned_data["version"],
         )
 
     return _form_action(
@@ -419,7 +463,13 @@ def post_update(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     def act(incident, form):
-        services.incident_update(incident=incident, actor=request.user, source=Source.WEB, **form.changes())
+        services.incident_update(
+            incident=incident,
+            actor=request.user,
+            source=Source.WEB,
+            expected_version=form.cleaned_data["version"],
+            **form.changes(),
+        )
 
     return _form_action(
         request, pk, IncidentEditForm, "edit_form", {HEADER, SIDEBAR, TIMELINE}, act, "Details saved."

@@ -6,12 +6,13 @@ from __future__ import annotations
 from django import forms
 
 from core.validation import ID_MAX, ID_MIN
+from incidents.forms import VersionedForm
 from paging import services
 from paging.models import EscalationPolicy, EscalationStep
 from teams.models import Membership
 
 
-class PageForm(forms.Form):
+class PageForm(VersionedForm):
     team = forms.SlugField(required=False, max_length=100)
     user = forms.IntegerField(required=False, min_value=ID_MIN, max_value=ID_MAX)
     reason = forms.CharField(required=False, max_length=services.REASON_MAX)

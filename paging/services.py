@@ -32,8 +32,10 @@ from django.utils import timezone
 
 from core.db import atomic
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.templatetags.muster import display_name
 from core.validation import reject_nul
 from incidents import permissions as incident_permissions
+from incidents import versions
 from incidents.models import Incident, Source
 from incidents.selectors import severity_get
 from incidents.services import incident_add_participants, incident_lock, timeline_record
@@ -191,6 +193,27 @@ def page_step_run(*, page_id: int, token: str | None) -> WakeOutcome:
 # --- Creating, acknowledging, cancelling --------------------------------------------------------------
 
 
+def _page_concern(team: Team | None, user) -> versions.Concern:
+    """A page of the same team or person since the page was shown (created, or already acknowledged): paging
+    them again from a stale page would wake someone who has just answered."""
+    username = user.get_username() if user is not None else None
+
+    def match(event) -> bool:
+        d = event.data if isinstance(event.data, dict) else {}
+        if team is not None:
+            return d.get("team") == team.slug
+        return d.get("team") is None and (d.get("user") == username or username in (d.get("users") or []))
+
+    def describe(event, people) -> str:
+        who = display_name(event.actor) if event.actor_id else (event.via or "Muster")
+        target = f"the {team.name} team" if team is not None else versions.person(username, people)
+        if event.kind == kinds.PAGE_ACKNOWLEDGED:
+            return f"{who} acknowledged the page to {target}"
+        return f"{who} paged {target}"
+
+    return versions.Concern(frozenset({kinds.PAGED, kinds.PAGE_ACKNOWLEDGED}), match=match, describe=describe)
+
+
 def _clean_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) > REASON_MAX:
@@ -208,11 +231,13 @@ def page_create(
     source: str = Source.WEB,
     reason: str = "",
     system: bool = False,
+    expected_version: int | None = None,
 ) -> Page:
     """Page a team (through its default escalation policy) or one person about an incident.
 
     Anyone who may act on the incident may page; ``system=True`` (auto-paging) skips the check. The first step is
-    notified now; later ones by the wake-up.
+    notified now; later ones by the wake-up. ``expected_version``: the incident's version the caller was shown; a
+    page of the same team or person since then refuses (``StaleState``).
     """
     if (team is None) == (user is None):
         raise ValidationError("Page either a team or a person.", field="team")
@@ -220,6 +245,9 @@ def page_create(
     incident = incident_lock(incident_id=pk)
     if not system:
         incident_permissions.ensure(actor, incident, incident_permissions.Action.ACT)
+    versions.ensure_current(
+        incident=incident, expected_version=expected_version, concern=_page_concern(team, user)
+    )
     if incident.status not in INCIDENT_OPEN:
         raise Conflict(
             f"The incident is {incident.get_status_display().lower()}: nobody needs paging for it."

@@ -62,6 +62,7 @@ def page_create(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user,
             source=Source.WEB,
             reason=data["reason"],
+            expected_version=data["version"],
         )
     except DomainError as error:
         if isinstance(error, NotFound):

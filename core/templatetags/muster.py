@@ -248,3 +248,14 @@ def nav_links(context, place: str = "main") -> list:
         for link in links:
             link["current"] = link["exact"]
     return links
+
+
+@register.simple_tag
+def version_field(obj, form=None) -> str:
+    """The hidden ``version`` input of an action form: the version of ``obj`` the page was rendered with, so the
+    action is refused if what it acts on changed since. A bound ``form`` (re-shown with its errors) keeps the
+    version it was first submitted with."""
+    version = getattr(obj, "version", None)
+    if form is not None and getattr(form, "is_bound", False):
+        version = form.data.get("version") or version
+    return format_html('<input type="hidden" name="version" value="{}" data-version>', version or "")

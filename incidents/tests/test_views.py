@@ -407,6 +407,11 @@ def test_timeline_shows_old_and_new_values(member_client, incident, member):
     assert html.index("declared the incident") < html.index("changed the status")
 
 
+def fresh(incident, data: dict) -> dict:
+    """``data`` with the incident's current version, as a form rendered now carries it."""
+    return {**data, "version": Incident.objects.get(pk=incident.pk).version}
+
+
 # --- Action views, with and without htmx --------------------------------------------------------
 
 
@@ -435,7 +440,7 @@ def test_each_action_works_with_and_without_htmx(member_client, incident, member
     extra = HX if htmx else {}
     for name, data, check in action_cases(incident, member):
         url = reverse(f"incidents:{name}", args=[incident.pk])
-        response = member_client.post(url, data, **extra)
+        response = member_client.post(url, fresh(incident, data), **extra)
         incident.refresh_from_db()
         assert check(incident), name
         if htmx:
@@ -449,7 +454,7 @@ def test_each_action_works_with_and_without_htmx(member_client, incident, member
             assert response["Location"] == reverse("incidents:detail", args=[incident.pk])
     # Relieve last: it needs the lead assigned above.
     url = reverse("incidents:relieve_role", args=[incident.pk])
-    response = member_client.post(url, {"role": "lead"}, **extra)
+    response = member_client.post(url, fresh(incident, {"role": "lead"}), **extra)
     assert response.status_code == (200 if htmx else 302)
     assert not incident.role_assignments.filter(relieved_at__isnull=True).exists()
     assert set(kinds(incident)) >= {
@@ -467,7 +472,7 @@ def test_each_action_works_with_and_without_htmx(member_client, incident, member
 
 def test_htmx_transition_rerenders_header_sidebar_and_timeline(member_client, incident):
     response = member_client.post(
-        reverse("incidents:transition", args=[incident.pk]), {"to": "investigating"}, **HX
+        reverse("incidents:transition", args=[incident.pk]), fresh(incident, {"to": "investigating"}), **HX
     )
     html = response.content.decode()
     for region in ("incident-header", "incident-sidebar", "timeline", "messages"):
@@ -478,7 +483,7 @@ def test_htmx_transition_rerenders_header_sidebar_and_timeline(member_client, in
 
 def test_htmx_note_rerenders_the_timeline_and_a_blank_form(member_client, incident):
     response = member_client.post(
-        reverse("incidents:note", args=[incident.pk]), {"text": "Rolled back"}, **HX
+        reverse("incidents:note", args=[incident.pk]), fresh(incident, {"text": "Rolled back"}), **HX
     )
     html = response.content.decode()
     assert "Rolled back" in html
@@ -492,11 +497,11 @@ def test_refused_transition_shows_the_error_and_changes_nothing(member_client, i
     before = kinds(incident)
     url = reverse("incidents:transition", args=[incident.pk])
     if htmx:
-        response = member_client.post(url, {"to": "closed"}, **HX)
+        response = member_client.post(url, fresh(incident, {"to": "closed"}), **HX)
         assert response.status_code == 200
         html = response.content.decode()
     else:
-        response = member_client.post(url, {"to": "closed"}, follow=True)
+        response = member_client.post(url, fresh(incident, {"to": "closed"}), follow=True)
         assert response.redirect_chain[-1][0] == reverse("incidents:detail", args=[incident.pk])
         html = response.content.decode()
     assert "Cannot move from triage to closed" in html
@@ -508,7 +513,7 @@ def test_refused_transition_shows_the_error_and_changes_nothing(member_client, i
 
 def test_unknown_status_is_a_message_not_a_500(member_client, incident):
     response = member_client.post(
-        reverse("incidents:transition", args=[incident.pk]), {"to": "exploded"}, follow=True
+        reverse("incidents:transition", args=[incident.pk]), fresh(incident, {"to": "exploded"}), follow=True
     )
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
@@ -519,10 +524,14 @@ def test_unknown_status_is_a_message_not_a_500(member_client, incident):
 def test_acting_without_permission_is_a_message_and_changes_nothing(client, outsider, incident):
     client.force_login(outsider)
     before = kinds(incident)
-    response = client.post(reverse("incidents:transition", args=[incident.pk]), {"to": "investigating"}, **HX)
+    response = client.post(
+        reverse("incidents:transition", args=[incident.pk]), fresh(incident, {"to": "investigating"}), **HX
+    )
     assert response.status_code == 200
     assert "Only members of the incident&#x27;s team" in response.content.decode()
-    response = client.post(reverse("incidents:edit", args=[incident.pk]), {"title": "Hijacked"}, follow=True)
+    response = client.post(
+        reverse("incidents:edit", args=[incident.pk]), fresh(incident, {"title": "Hijacked"}), follow=True
+    )
     assert response.status_code == 200
     incident.refresh_from_db()
     assert incident.status == "triage"
@@ -532,7 +541,9 @@ def test_acting_without_permission_is_a_message_and_changes_nothing(client, outs
 
 def test_same_severity_is_a_message(member_client, incident):
     response = member_client.post(
-        reverse("incidents:severity", args=[incident.pk]), {"severity": "critical"}, follow=True
+        reverse("incidents:severity", args=[incident.pk]),
+        fresh(incident, {"severity": "critical"}),
+        follow=True,
     )
     assert "The incident is already Critical." in response.content.decode()
 
@@ -548,7 +559,9 @@ def test_empty_note_shows_the_error_next_to_the_field(member_client, incident, h
 
 
 def test_edit_errors_are_shown_next_to_the_field(member_client, incident):
-    response = member_client.post(reverse("incidents:edit", args=[incident.pk]), {"title": ""})
+    response = member_client.post(
+        reverse("incidents:edit", args=[incident.pk]), fresh(incident, {"title": ""})
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "This field is required." in field_block(html, "title")
@@ -560,10 +573,10 @@ def test_edit_errors_are_shown_next_to_the_field(member_client, incident):
 def test_assign_role_to_another_user_and_take_it(member_client, incident, member, team):
     carol = MembershipFactory(team=team, user=UserFactory(username="carol", first_name="Carol")).user
     url = reverse("incidents:assign_role", args=[incident.pk])
-    response = member_client.post(url, {"role": "messenger", "user": carol.pk}, **HX)
+    response = member_client.post(url, fresh(incident, {"role": "messenger", "user": carol.pk}), **HX)
     assert 'data-testid="holder-messenger"><span class="avatar avatar-sm"' in response.content.decode()
     assert RoleAssignment.objects.get(incident=incident, relieved_at__isnull=True).user == carol
-    member_client.post(url, {"role": "messenger", "user": member.pk}, **HX)
+    member_client.post(url, fresh(incident, {"role": "messenger", "user": member.pk}), **HX)
     holders = RoleAssignment.objects.filter(incident=incident, role__slug="messenger")
     assert [(a.user.username, a.relieved_at is None) for a in holders.order_by("id")] == [
         ("carol", False),
@@ -577,7 +590,9 @@ def test_assign_role_to_an_inactive_or_unknown_user_is_refused(member_client, in
     ghost = UserFactory(username="ghost", is_active=False)
     for user_id in (ghost.pk, 987654, "abc"):
         response = member_client.post(
-            reverse("incidents:assign_role", args=[incident.pk]), {"role": "lead", "user": user_id}, **HX
+            reverse("incidents:assign_role", args=[incident.pk]),
+            fresh(incident, {"role": "lead", "user": user_id}),
+            **HX,
         )
         assert response.status_code == 200
         assert "Choose an active user." in response.content.decode()
@@ -589,7 +604,9 @@ def test_making_an_incident_private_as_a_non_participant_leaves_the_page(client,
     incident = services.incident_declare(title="No team yet", severity="minor", actor=member)
     client.force_login(outsider)
     response = client.post(
-        reverse("incidents:edit", args=[incident.pk]), {"title": "No team yet", "private": "on"}, **HX
+        reverse("incidents:edit", args=[incident.pk]),
+        fresh(incident, {"title": "No team yet", "private": "on"}),
+        **HX,
     )
     assert response.status_code == 200
     assert response["HX-Redirect"] == reverse("incidents:list")

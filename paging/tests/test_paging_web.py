@@ -22,7 +22,8 @@ def test_incident_page_shows_the_panel_and_pages_a_person(web, incident, other_u
     html = web.get(incident.get_absolute_url()).content.decode()
     assert 'data-testid="page-panel"' in html and 'data-testid="page-form"' in html
     response = web.post(
-        reverse("paging:page_create", args=[incident.pk]), {"user": other_user.pk, "reason": "DB"}
+        reverse("paging:page_create", args=[incident.pk]),
+        {"user": other_user.pk, "reason": "DB", "version": incident.version},
     )
     assert response.status_code == 302
     page = Page.objects.get()
@@ -34,7 +35,9 @@ def test_incident_page_shows_the_panel_and_pages_a_person(web, incident, other_u
 
 def test_paging_form_errors_are_messages_not_500s(web, incident):
     for data in ({}, {"team": "payments", "user": 1}, {"team": "nope"}, {"user": 999999}, {"user": "x"}):
-        response = web.post(reverse("paging:page_create", args=[incident.pk]), data, follow=True)
+        response = web.post(
+            reverse("paging:page_create", args=[incident.pk]), {**data, "version": 1}, follow=True
+        )
         assert response.status_code == 200
     assert not Page.objects.exists()
 
@@ -43,7 +46,10 @@ def test_outsider_sees_no_form_and_cannot_page(client, incident, other_user):
     client.force_login(other_user)
     html = client.get(incident.get_absolute_url()).content.decode()
     assert 'data-testid="page-form"' not in html
-    client.post(reverse("paging:page_create", args=[incident.pk]), {"user": other_user.pk})
+    client.post(
+        reverse("paging:page_create", args=[incident.pk]),
+        {"user": other_user.pk, "version": incident.version},
+    )
     assert not Page.objects.exists()
 
 
