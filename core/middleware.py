@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 
 from core.validation import contains_nul
 
@@ -65,3 +66,29 @@ class ContentionMiddleware:
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
             return JsonResponse({"detail": Busy.default_message, "code": Busy.code}, status=409)
         return render(request, "409.html", status=409)
+
+
+class NoStoreMiddleware:
+    """Every HTML response to a signed-in person is ``Cache-Control: no-store`` unless its view set its own.
+
+    Muster's pages show live state (an incident's status and its action buttons, the lists, the team pages, the
+    pages ringing): a copy kept by the browser and shown again by Back would offer actions for a state that is
+    gone. So the rule is by class, not by page: any ``text/html`` answer (pages, htmx fragments, error pages) to
+    an authenticated request is never stored. A view whose page may be kept says so with Django's
+    ``cache_control`` (or ``never_cache``) decorator, and this middleware leaves that header alone. Static files
+    never get here (WhiteNoise answers them first); the JSON API sets its own caching headers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.has_header("Cache-Control") or not response.get("Content-Type", "").startswith(
+            "text/html"
+        ):
+            return response
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
