@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.ContentionMiddleware",
+    "core.middleware.AppNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

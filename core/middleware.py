@@ -92,3 +92,30 @@ class NoStoreMiddleware:
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+class AppNotFoundMiddleware:
+    """Under ``DEBUG`` too, a view's 404 is Muster's own page (the one production shows), not Django's
+    technical page.
+
+    ``make run`` runs with ``DEBUG`` on, and that is where people first try the product: a private incident opened
+    by someone who may not see it must look exactly as it will in production ("we can't find that page; it may be
+    private"), not like a crash. An address that matches no route keeps Django's technical 404 under ``DEBUG``: it
+    lists the routes, which is what a developer who mistyped one needs, and it says nothing about any data. A 500
+    under ``DEBUG`` keeps the traceback for the same reason; 403 and 409 are the app's pages in every mode already.
+    The API answers its own JSON 404s and is left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.http import Http404
+        from django.urls import get_resolver
+
+        if not settings.DEBUG or not isinstance(exception, Http404) or request.path.startswith("/api/"):
+            return None
+        return get_resolver().resolve_error_handler(404)(request, exception)

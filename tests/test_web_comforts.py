@@ -200,3 +200,41 @@ def test_a_second_submit_gives_up_waiting_with_a_clear_message(member_client, me
     assert response.status_code == 400
     assert "still being processed" in response.content.decode()
     assert Incident.objects.count() == 0
+
+
+# --- The app's own 404 under DEBUG ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_incident(member, team):
+    return services.incident_declare(
+        title="Leaked signing key", severity="critical", actor=member, team=team, private=True
+    )
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_private_incident_opened_by_an_outsider_is_musters_404_page_under_debug_too(
+    client, private_incident, settings, debug
+):
+    settings.DEBUG = debug
+    client.force_login(UserFactory(username="olga"))
+    for url in (
+        reverse("incidents:detail", args=[private_incident.pk]),
+        reverse("incidents:timeline", args=[private_incident.pk]),
+        "/incidents/999999/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        html = response.content.decode()
+        assert "We can't find that page" in html, url
+        assert "Leaked signing key" not in html
+        assert "technical_404" not in html and "Django tried these URL patterns" not in html
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_the_api_keeps_its_json_404_under_debug(client, private_incident, settings):
+    settings.DEBUG = True
+    client.force_login(UserFactory(username="olga"))
+    response = client.get(f"/api/v1/incidents/{private_incident.pk}/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
