@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
 
 from incidents import selectors, services, state
@@ -60,6 +62,13 @@ class DeclareForm(forms.Form):
     customer_impact = forms.BooleanField(required=False, label="Customers are affected")
     private = forms.BooleanField(required=False, label="Private (security incident)")
     lead_me = forms.BooleanField(required=False, label="I'll lead this")
+    #: One token per rendered form: a second submit of the same form (a double click, a retried POST) is the same
+    #: intent and answers the incident the first declared (``incidents.services.incident_declare_once``).
+    intent = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
+
+    @staticmethod
+    def new_intent() -> str:
+        return secrets.token_urlsafe(18)
 
 
 class IncidentFilterForm(forms.Form):

@@ -7,6 +7,8 @@ and render. Every write is a POST to an action view; with htmx it answers the re
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Iterable
 
 from django.contrib import messages
@@ -18,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from core.errors import DomainError, NotFound, StaleState
+from core.errors import Conflict, DomainError, NotFound, StaleState, Unprocessable
 from core.forms import add_domain_error
 from incidents import permissions, selectors, services, state
 from incidents.forms import (
@@ -230,6 +232,41 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _declare_fingerprint(request: HttpRequest) -> str:
+    """The hash of the declare form's fields as sent (without the CSRF token), the same for a repeated submit."""
+    fields = sorted(
+        (name, value)
+        for name in request.POST
+        if name not in ("csrfmiddlewaretoken", "intent")
+        for value in request.POST.getlist(name)
+    )
+    return hashlib.sha256(repr(fields).encode()).hexdigest()
+
+
+#: How long a repeated submit waits for the first one's declaration to finish before it gives up.
+DECLARE_WAIT_SECONDS = 5.0
+
+
+def _declare_once(request: HttpRequest, intent: str, declare: dict) -> Incident:
+    """Declare through the core's idempotent declare, keyed by the form's token: a repeated submit of the same
+    form answers the incident the first one declared, waiting while the first is still running."""
+    deadline = time.monotonic() + DECLARE_WAIT_SECONDS
+    while True:
+        try:
+            incident, _created = services.incident_declare_once(
+                idempotency_key=intent,
+                request_hash=_declare_fingerprint(request),
+                scope=f"user:{request.user.pk}",
+                source=Source.WEB,
+                **declare,
+            )
+            return incident
+        except Conflict:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
 @login_required
 def declare(request: HttpRequest) -> HttpResponse:
     status = 200
@@ -237,18 +274,32 @@ def declare(request: HttpRequest) -> HttpResponse:
         form = DeclareForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            declare = {
+                "title": data["title"],
+                "severity": data["severity"],
+                "summary": data["summary"],
+                "team": data["team"],
+                "services": list(data["services"]),
+                "customer_impact": data["customer_impact"],
+                "private": data["private"],
+                "lead": request.user if data["lead_me"] else None,
+                "actor": request.user,
+            }
             try:
-                incident = services.incident_declare(
-                    title=data["title"],
-                    severity=data["severity"],
-                    summary=data["summary"],
-                    team=data["team"],
-                    services=list(data["services"]),
-                    customer_impact=data["customer_impact"],
-                    private=data["private"],
-                    lead=request.user if data["lead_me"] else None,
-                    actor=request.user,
-                    source=Source.WEB,
+                if data["intent"]:
+                    incident = _declare_once(request, data["intent"], declare)
+                else:  # a form rendered before forms carried a token
+                    incident = services.incident_declare(source=Source.WEB, **declare)
+            except Unprocessable:
+                # The same form, sent again with other values after its incident was declared: say so, and let
+                # the person send it as a new incident on purpose (a fresh token).
+                form = DeclareForm(request.POST.copy())
+                form.data["intent"] = DeclareForm.new_intent()
+                form.is_valid()
+                form.add_error(
+                    None,
+                    "This form already declared an incident. Check the incident list; to declare another one, "
+                    "submit again.",
                 )
             except DomainError as error:
                 add_domain_error(form, error)
@@ -258,7 +309,11 @@ def declare(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         form = DeclareForm(
-            initial={"severity": request.GET.get("severity", ""), "team": request.GET.get("team", "")}
+            initial={
+                "severity": request.GET.get("severity", ""),
+                "team": request.GET.get("team", ""),
+                "intent": DeclareForm.new_intent(),
+            }
         )
     return render(request, "incidents/declare.html", {"form": form}, status=status)
 

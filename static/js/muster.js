@@ -79,6 +79,46 @@
     }
   });
 
+  // A form marked data-submit-once is sent once per intent: its submit buttons are disabled while it is on its
+  // way, and a second Enter or click does nothing. The server does not rely on this (the form carries a token
+  // and the same token declares once); it spares the person a second request. Re-enabled after a while, so a
+  // lost connection does not lock the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-submit-once") || event.defaultPrevented) return;
+    if (form.dataset.sending) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sending = "1";
+    form.setAttribute("aria-busy", "true");
+    // Disable after the browser has read the form: a disabled submitter would leave its name out.
+    setTimeout(function () {
+      form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (button) {
+        button.disabled = true;
+        var label = button.querySelector("[data-label]");
+        if (label && button.dataset.busyLabel) {
+          label.dataset.idle = label.textContent;
+          label.textContent = button.dataset.busyLabel;
+        }
+      });
+    }, 0);
+    setTimeout(function () { releaseForm(form); }, 10000);
+  });
+  function releaseForm(form) {
+    delete form.dataset.sending;
+    form.removeAttribute("aria-busy");
+    form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (button) {
+      button.disabled = false;
+      var label = button.querySelector("[data-label]");
+      if (label && label.dataset.idle) label.textContent = label.dataset.idle;
+    });
+  }
+  // Back to a page kept in memory: its forms may be used again.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) document.querySelectorAll("form[data-submit-once]").forEach(releaseForm);
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     setupToasts();
     refreshTimes(event.target);
