@@ -1,5 +1,6 @@
-"""Serializer bricks every API shares: strict input, validating a request body, absolute links."""
+"""Serializer bricks every API shares: strict input, validating a request body, absolute links, people."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -35,3 +36,34 @@ def validated(serializer_class, request, *, data=None) -> dict:
 def absolute_url(request, path: str) -> str:
     """``path`` as an absolute URL for the request's host (the path alone outside a request)."""
     return request.build_absolute_uri(path) if request is not None else path
+
+
+# --- People -----------------------------------------------------------------------------------------
+
+
+def person(user) -> dict | None:
+    """A person as every API answer shows one: ``{"id", "username", "name"}`` (``name`` falls back to the username)."""
+    if user is None:
+        return None
+    username = user.get_username()
+    return {"id": user.pk, "username": username, "name": user.get_full_name() or username}
+
+
+class PersonSerializer(serializers.Serializer):
+    # The schema of ``person``: built by hand there, since one serializer per person per row is a measurable share
+    # of a page of 200 (bench/README.md).
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True, help_text="The full name, or the username when none is set.")
+
+
+@extend_schema_field(PersonSerializer)
+class PersonField(serializers.Field):
+    """A read-only user attribute (a foreign key) shown as a person object; null when there is nobody."""
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, user) -> dict | None:
+        return person(user)

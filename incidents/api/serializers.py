@@ -10,7 +10,7 @@ from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.serializers import StrictInputSerializer, absolute_url
+from core.api.serializers import PersonField, PersonSerializer, StrictInputSerializer, absolute_url, person
 from incidents import selectors, services, state
 from incidents.kinds import all_kinds
 from incidents.models import Incident, Role, RoleAssignment, Severity, Source, TimelineEvent
@@ -63,7 +63,7 @@ class RoleSerializer(serializers.ModelSerializer):
 
 
 class RoleHolderSerializer(serializers.Serializer):
-    user = serializers.CharField(source="user.username", read_only=True)
+    user = PersonSerializer(read_only=True)
     assigned_at = serializers.DateTimeField(read_only=True)
 
 
@@ -73,7 +73,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=STATUS_CHOICES, read_only=True)
     team = TeamRefSerializer(read_only=True, allow_null=True)
     services = ServiceRefSerializer(many=True, read_only=True)
-    declared_by = serializers.CharField(source="declared_by.username", read_only=True, allow_null=True)
+    declared_by = PersonField(allow_null=True)
     roles = serializers.SerializerMethodField(help_text="The current holder of each held role, by role slug.")
     allowed_transitions = serializers.SerializerMethodField(
         help_text="The statuses the incident may move to now (POST them to the transition endpoint)."
@@ -116,7 +116,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         # a 200-row page (bench/README.md).
         to_time = _DATETIME.to_representation
         return {
-            slug: {"user": assignment.user.username, "assigned_at": to_time(assignment.assigned_at)}
+            slug: {"user": person(assignment.user), "assigned_at": to_time(assignment.assigned_at)}
             for slug, assignment in selectors.current_roles(incident).items()
         }
 
@@ -216,9 +216,9 @@ class TextSerializer(StrictInputSerializer):
 
 class RoleAssignmentSerializer(serializers.ModelSerializer):
     role = RoleRefSerializer(read_only=True)
-    user = serializers.CharField(source="user.username", read_only=True)
-    assigned_by = serializers.CharField(source="assigned_by.username", read_only=True, allow_null=True)
-    relieved_by = serializers.CharField(source="relieved_by.username", read_only=True, allow_null=True)
+    user = PersonField()
+    assigned_by = PersonField(allow_null=True)
+    relieved_by = PersonField(allow_null=True)
     is_current = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -253,7 +253,7 @@ class TimelineEventSerializer(serializers.ModelSerializer):
     via = serializers.CharField(
         read_only=True, help_text="The integration that acted when no person did (then `actor` is null)."
     )
-    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
+    actor = PersonField(allow_null=True)
     source = serializers.ChoiceField(choices=Source.choices, read_only=True)
     data = serializers.DictField(
         read_only=True,
@@ -264,3 +264,21 @@ class TimelineEventSerializer(serializers.ModelSerializer):
         model = TimelineEvent
         fields = ["id", "kind", "kind_label", "actor", "via", "source", "occurred_at", "text", "data"]
         read_only_fields = fields
+
+    def to_representation(self, event: TimelineEvent) -> dict:
+        body = super().to_representation(event)
+        data = body.get("data")
+        if isinstance(data, dict) and "severity_id" in data:
+            # Updates store the severity's id; the API names related objects by slug, as everywhere else.
+            data = dict(data)
+            data["severity"] = self._severity_slugs().get(data.pop("severity_id"))
+            body["data"] = data
+        return body
+
+    def _severity_slugs(self) -> dict[int, str]:
+        """{severity id: slug}, read once per response (a handful of rows) and only when an event needs it."""
+        root = self.root if self.root is not None else self
+        cache = root.__dict__.get("_severity_slugs")
+        if cache is None:
+            cache = root.__dict__["_severity_slugs"] = dict(Severity.objects.values_list("pk", "slug"))
+        return cache

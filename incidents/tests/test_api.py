@@ -10,6 +10,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from conftest import token_client
+from core.api.serializers import person
 from incidents import services
 from incidents.models import EventKind, RoleAssignment, TimelineEvent
 from teams.models import Membership
@@ -123,11 +124,13 @@ def test_list_shows_the_full_representation(member_api, member, team):
     assert row["services"] == [{"slug": "checkout", "name": "Checkout"}]
     assert row["customer_impact"] is True
     assert row["private"] is False
-    assert row["declared_by"] == "bob"
+    assert row["declared_by"] == person(member)
     assert row["declared_at"]
     assert row["investigating_at"] is None
     assert row["resolved_at"] is None
-    assert row["roles"] == {"lead": {"user": "bob", "assigned_at": row["roles"]["lead"]["assigned_at"]}}
+    assert row["roles"] == {
+        "lead": {"user": person(member), "assigned_at": row["roles"]["lead"]["assigned_at"]}
+    }
     assert row["allowed_transitions"] == ["investigating", "identified", "monitoring", "resolved", "declined"]
     assert row["url"] == f"http://testserver/api/v1/incidents/{incident.pk}/"
     assert row["web_url"] == "http://testserver" + reverse("incidents:detail", args=[incident.pk])
@@ -321,8 +324,8 @@ def test_declare(member_api, member, team):
     assert body["team"]["slug"] == "payments"
     assert body["services"] == [{"slug": "checkout", "name": body["services"][0]["name"]}]
     assert body["customer_impact"] is True
-    assert body["declared_by"] == "bob"
-    assert body["roles"]["lead"]["user"] == "bob"
+    assert body["declared_by"]["username"] == "bob"
+    assert body["roles"]["lead"]["user"] == person(member)
     events = TimelineEvent.objects.filter(incident_id=body["id"]).order_by("id")
     assert [(e.kind, e.source) for e in events] == [("declared", "api"), ("role_assigned", "api")]
 
@@ -334,7 +337,7 @@ def test_declare_minimal(outsider_api):
     assert body["team"] is None
     assert body["services"] == []
     assert body["roles"] == {}
-    assert body["declared_by"] == "alice"
+    assert body["declared_by"]["username"] == "alice"
 
 
 @pytest.mark.parametrize(
@@ -559,15 +562,16 @@ def test_assign_role_hand_off_and_history(member_api, member, team, incident):
     first = member_api.post(url(incident, "roles/"), {"role": "lead", "user": "bob"}, format="json")
     assert first.status_code == 201, first.content
     assert first.json()["role"] == {"slug": "lead", "name": first.json()["role"]["name"]}
-    assert first.json()["user"] == "bob"
+    assert first.json()["user"] == person(member)
+    assert first.json()["assigned_by"] == person(member)
     assert first.json()["is_current"] is True
     second = member_api.post(url(incident, "roles/"), {"role": "lead", "user": "carol"}, format="json")
     assert second.status_code == 201
-    assert member_api.get(url(incident)).json()["roles"]["lead"]["user"] == "carol"
+    assert member_api.get(url(incident)).json()["roles"]["lead"]["user"] == person(carol)
 
     history = member_api.get(url(incident, "roles/")).json()
-    assert [(h["user"], h["is_current"]) for h in history] == [("bob", False), ("carol", True)]
-    assert history[0]["relieved_by"] == "bob"
+    assert [(h["user"]["username"], h["is_current"]) for h in history] == [("bob", False), ("carol", True)]
+    assert history[0]["relieved_by"] == person(member)
     event = TimelineEvent.objects.filter(incident=incident, kind=EventKind.ROLE_ASSIGNED).latest("id")
     assert (event.source, event.data["old"], event.data["new"]) == ("api", "bob", "carol")
     assert RoleAssignment.objects.get(incident=incident, relieved_at__isnull=True).user == carol
@@ -578,7 +582,7 @@ def test_assign_role_by_email(member_api, incident):
         url(incident, "roles/"), {"role": "messenger", "user": "bob@example.com"}, format="json"
     )
     assert response.status_code == 201
-    assert response.json()["user"] == "bob"
+    assert response.json()["user"]["username"] == "bob"
 
 
 @pytest.mark.parametrize(
@@ -611,7 +615,7 @@ def test_relieve_role(member_api, incident):
     response = member_api.delete(url(incident, "roles/lead/"))
     assert response.status_code == 200, response.content
     assert response.json()["is_current"] is False
-    assert response.json()["relieved_by"] == "bob"
+    assert response.json()["relieved_by"]["username"] == "bob"
     assert member_api.get(url(incident)).json()["roles"] == {}
     event = TimelineEvent.objects.filter(incident=incident).latest("id")
     assert (event.kind, event.source, event.data["old"]) == ("role_relieved", "api", "bob")
@@ -638,7 +642,7 @@ def test_add_note(member_api, incident):
     response = member_api.post(url(incident, "notes/"), {"text": "Rolling back 4.2"}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["kind"], body["source"], body["actor"], body["text"]) == (
+    assert (body["kind"], body["source"], body["actor"]["username"], body["text"]) == (
         "note_added",
         "api",
         "bob",
@@ -659,7 +663,10 @@ def test_post_update(member_api, incident):
     response = member_api.post(url(incident, "updates/"), {"text": "We are rolling back."}, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["kind"] == "update_posted"
-    assert response.json()["data"]["status"] == "triage"
+    assert response.json()["data"] == {"status": "triage", "severity": "critical"}
+    # Stored with the severity's id; the timeline shows it by slug too.
+    timeline = member_api.get(url(incident, "timeline/")).json()["results"]
+    assert timeline[-1]["data"] == {"status": "triage", "severity": "critical"}
 
 
 @pytest.mark.parametrize("suffix", ["notes/", "updates/"])
@@ -698,7 +705,7 @@ def test_timeline_oldest_first_with_old_and_new_values(member_api, member, incid
     assert events[1]["data"] | {} == {"old": "triage", "new": "investigating", "reopened": False}
     assert (events[2]["data"]["old"], events[2]["data"]["new"]) == ("critical", "major")
     assert events[3]["text"] == "Found it"
-    assert events[3]["actor"] == "bob"
+    assert events[3]["actor"] == person(member)
     assert set(events[0]) == {
         "id",
         "kind",
@@ -791,3 +798,28 @@ def test_team_admin_role_is_a_member_too(incident, team):
     lead = MembershipFactory(team=team, user=UserFactory(), role=Membership.Role.ADMIN).user
     response = token_client(lead).post(url(incident, "transition/"), {"to": "investigating"}, format="json")
     assert response.status_code == 200
+
+
+def test_timeline_query_count_is_constant_with_people_and_updates(member, team, incident):
+    """Actors are person objects and updates name their severity by slug: 4 events or 40, the same queries."""
+    client = token_client(member)
+    colleagues = [MembershipFactory(team=team, user=UserFactory()).user for _ in range(3)]
+
+    def add(n: int) -> None:
+        actor = colleagues[n % 3]
+        services.incident_add_note(incident=incident, text=f"note {n}", actor=actor)
+        services.incident_post_update(incident=incident, text=f"update {n}", actor=actor)
+
+    add(0)
+    with CaptureQueriesContext(connection) as few:
+        first = client.get(url(incident, "timeline/"), {"page_size": 200}).json()["results"]
+    for n in range(1, 20):
+        add(n)
+    with CaptureQueriesContext(connection) as many:
+        second = client.get(url(incident, "timeline/"), {"page_size": 200}).json()["results"]
+    assert (len(first), len(second)) == (3, 41)
+    assert len(many.captured_queries) == len(few.captured_queries)
+    updates = [e for e in second if e["kind"] == "update_posted"]
+    assert {e["data"]["severity"] for e in updates} == {"critical"}
+    assert all("severity_id" not in e["data"] for e in second)
+    assert {e["actor"]["username"] for e in updates} == {c.username for c in colleagues}

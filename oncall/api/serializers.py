@@ -6,27 +6,10 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.serializers import StrictInputSerializer, absolute_url
+from core.api.serializers import PersonSerializer, StrictInputSerializer, absolute_url, person
 from oncall import services
 from oncall.models import Override, Rotation, Schedule
 from teams.api.serializers import SLUG_MAX, USERNAME_MAX
-
-
-def person(user) -> dict | None:
-    if user is None:
-        return None
-    return {
-        "id": user.pk,
-        "username": user.get_username(),
-        "name": user.get_full_name() or user.get_username(),
-    }
-
-
-class PersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    name = serializers.CharField()
-
 
 # --- Shifts ---------------------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.serializers import StrictInputSerializer, absolute_url
-from paging import services
+from core.api.serializers import PersonField, PersonSerializer, StrictInputSerializer, absolute_url, person
+from paging import selectors, services
 from paging.models import EscalationPolicy, EscalationStep, Page
 from teams.api.serializers import SLUG_MAX, USERNAME_MAX, TeamRefSerializer
 
@@ -15,7 +15,7 @@ from teams.api.serializers import SLUG_MAX, USERNAME_MAX, TeamRefSerializer
 class EscalationStepSerializer(serializers.ModelSerializer):
     target = serializers.ChoiceField(choices=EscalationStep.Target.choices, read_only=True)
     schedule = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    user = PersonField(allow_null=True)
 
     class Meta:
         model = EscalationStep
@@ -97,18 +97,37 @@ class PolicyUpdateSerializer(StrictInputSerializer):
 class PageStepSerializer(serializers.Serializer):
     round = serializers.IntegerField(read_only=True)
     step = serializers.IntegerField(read_only=True)
-    notified = serializers.ListField(child=serializers.IntegerField(), read_only=True, help_text="User ids.")
+    notified = serializers.SerializerMethodField(help_text="The people this step notified.")
     notified_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(PersonSerializer(many=True))
+    def get_notified(self, step) -> list[dict]:
+        people = self._people()
+        return [person(people[pk]) for pk in step.notified if pk in people]
+
+    def _people(self) -> dict:
+        """Everyone the steps of every page in this response notified, loaded once (one query per response)."""
+        root = self.root if self.root is not None else self
+        cache = root.__dict__.get("_notified_people")
+        if cache is None:
+            instance = root.instance
+            pages = (
+                instance if isinstance(instance, list | tuple) or hasattr(instance, "model") else [instance]
+            )
+            cache = root.__dict__["_notified_people"] = selectors.notified_people(
+                [p for p in pages if isinstance(p, Page)]
+            )
+        return cache
 
 
 class PageSerializer(serializers.ModelSerializer):
     incident = serializers.IntegerField(source="incident_id", read_only=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    user = PersonField(allow_null=True, help_text="The person paged directly (null when a team is paged).")
     policy = serializers.IntegerField(source="policy_id", read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=Page.Status.choices, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by = PersonField(allow_null=True)
+    acknowledged_by = PersonField(allow_null=True)
     steps = PageStepSerializer(many=True, read_only=True)
 
     class Meta:

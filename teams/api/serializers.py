@@ -4,7 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.serializers import StrictInputSerializer, absolute_url
+from core.api.serializers import PersonField, StrictInputSerializer, absolute_url
 from teams import services
 from teams.models import Membership, Service, Team
 
@@ -53,18 +53,14 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", read_only=True)
-    name = serializers.SerializerMethodField()
+    user = PersonField()
     role = serializers.ChoiceField(choices=Membership.Role.choices, read_only=True)
     joined_at = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
         model = Membership
-        fields = ["user", "name", "role", "joined_at"]
+        fields = ["user", "role", "joined_at"]
         read_only_fields = fields
-
-    def get_name(self, membership: Membership) -> str:
-        return membership.user.get_full_name() or membership.user.get_username()
 
 
 class TeamDetailSerializer(TeamSerializer):

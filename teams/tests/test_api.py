@@ -94,7 +94,7 @@ def test_team_detail_has_members_and_services(outsider_api, member, team):
     assert response.status_code == 200
     body = response.json()
     assert body["name"] == "Payments"
-    assert [(m["user"], m["role"]) for m in body["members"]] == [("bob", "member")]
+    assert [(m["user"]["username"], m["role"]) for m in body["members"]] == [("bob", "member")]
     assert body["services"] == [{"slug": "checkout", "name": "Checkout"}]
     assert body["member_count"] == 1
 
@@ -116,7 +116,7 @@ def test_staff_creates_a_team_and_becomes_its_admin(staff_api):
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["slug"], body["name"], body["description"]) == ("platform", "Platform", "Infra")
-    assert [(m["user"], m["role"]) for m in body["members"]] == [("stella", "admin")]
+    assert [(m["user"]["username"], m["role"]) for m in body["members"]] == [("stella", "admin")]
 
 
 def test_slug_defaults_from_the_name(staff_api):
@@ -190,14 +190,17 @@ def test_update_unknown_team_is_404(lead_api, team):
 def test_list_members(outsider_api, member, lead):
     response = outsider_api.get("/api/v1/teams/payments/members/")
     assert response.status_code == 200
-    assert [(m["user"], m["role"]) for m in response.json()] == [("bob", "member"), ("lena", "lead")]
+    assert [(m["user"]["username"], m["role"]) for m in response.json()] == [
+        ("bob", "member"),
+        ("lena", "lead"),
+    ]
 
 
 def test_lead_adds_a_member_then_changes_the_role(lead_api, team):
     UserFactory(username="carol")
     added = lead_api.post("/api/v1/teams/payments/members/", {"user": "carol"}, format="json")
     assert added.status_code == 201, added.content
-    assert (added.json()["user"], added.json()["role"]) == ("carol", "member")
+    assert (added.json()["user"]["username"], added.json()["role"]) == ("carol", "member")
     changed = lead_api.post(
         "/api/v1/teams/payments/members/", {"user": "carol", "role": "lead"}, format="json"
     )
