@@ -54,15 +54,23 @@ class EscalationPolicyListView(ApiView):
         operation_id="escalation_policies_list",
         summary="List escalation policies",
         parameters=[
-            OpenApiParameter("team", OpenApiTypes.STR, OpenApiParameter.QUERY, description="A team slug.")
+            OpenApiParameter(
+                "team",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="Only this team's policies (its slug); an unknown one is a 400.",
+            )
         ],
         responses={200: EscalationPolicySerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request):
         queryset = selectors.policy_queryset()
-        team = request.query_params.get("team")
-        if team is not None:
-            queryset = queryset.filter(team__slug=team if SLUG_RE.fullmatch(team) else "")
+        slug = request.query_params.get("team")
+        if slug:
+            team = Team.objects.filter(slug=slug).first() if SLUG_RE.fullmatch(slug) else None
+            if team is None:
+                raise ValidationError(f"Unknown team '{slug[:50]}'.", code="unknown_team", field="team")
+            queryset = queryset.filter(team=team)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(
             EscalationPolicySerializer(page, many=True, context={"request": request}).data

@@ -58,7 +58,8 @@ def test_policy_crud(lead, schedule):
     ]
     url = f"/api/v1/escalation-policies/{body['id']}/"
     assert api.get("/api/v1/escalation-policies/?team=payments").json()["results"][0]["id"] == body["id"]
-    assert api.get("/api/v1/escalation-policies/?team=nope").json()["results"] == []
+    unknown = api.get("/api/v1/escalation-policies/?team=nope")
+    assert unknown.status_code == 400 and list(unknown.json()["errors"]) == ["team"]
     patched = api.patch(url, {"steps": [{"target": "team", "wait_minutes": 2}], "repeat": 0}, format="json")
     assert patched.status_code == 200
     assert [s["wait_minutes"] for s in patched.json()["steps"]] == [2] and patched.json()["repeat"] == 0
