@@ -78,13 +78,22 @@ def validation_sentence(detail) -> str:
     return " ".join(worded)
 
 
+def domain_sentence(exc: DomainError) -> str:
+    """A service's refusal in words: its message, prefixed with the field it is about unless the message already
+    names it ("start: not an ISO 8601 date and time...", but "Unknown team 'nope'." as it is)."""
+    message = exc.message
+    if exc.field and exc.field.lower() not in message.lower():
+        return f"{exc.field}: {_sentence(_lower_first(message))}"
+    return message
+
+
 def exception_handler(exc, context):
     """Map domain and framework errors to ``{"detail": ..., "code": ...}``.
 
     Validation errors keep their per-field messages under ``errors`` so a client can show them next to the field.
     """
     if isinstance(exc, DomainError):
-        body = {"detail": exc.message, "code": exc.code}
+        body = {"detail": domain_sentence(exc), "code": exc.code}
         if exc.field:
             body["errors"] = {exc.field: [exc.message]}
         response = Response(body, status=exc.status_code)
