@@ -8,6 +8,8 @@ refusal of a stale action (``StaleState``, 412) also says what changed (``change
 which the ``ETag`` header names too.
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -82,7 +84,7 @@ def domain_sentence(exc: DomainError) -> str:
     """A service's refusal in words: its message, prefixed with the field it is about unless the message already
     names it ("start: not an ISO 8601 date and time...", but "Unknown team 'nope'." as it is)."""
     message = exc.message
-    if exc.field and exc.field.lower() not in message.lower():
+    if exc.field and not re.search(rf"(?<![\w-]){re.escape(exc.field)}(?![\w-])", message, re.IGNORECASE):
         return f"{exc.field}: {_sentence(_lower_first(message))}"
     return message
 
