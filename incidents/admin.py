@@ -345,7 +345,15 @@ class IncidentAdmin(
     # -- Change form: descriptive fields only; saving goes through the services
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.change_fieldsets
+        if obj is None:
+            return self.add_fieldsets
+        if not self.has_change_permission(request, obj):
+            # A read-only page saves nothing, so it carries no version (it would show as an empty row).
+            return tuple(
+                (name, {**options, "fields": tuple(f for f in options["fields"] if f != "shown_version")})
+                for name, options in self.change_fieldsets
+            )
+        return self.change_fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.change_readonly_fields

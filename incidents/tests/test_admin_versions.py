@@ -37,6 +37,13 @@ def test_the_change_form_carries_the_version_it_shows(admin_client, incident, me
     assert hidden(html, "shown_version") == "2"
 
 
+def test_a_read_only_change_page_carries_no_version(client, incident, db):
+    from incidents.tests.test_admin import login, make_staff
+
+    html = login(client, make_staff("sam")).get(change_url(incident)).content.decode()
+    assert "shown_version" not in html and "Shown version" not in html
+
+
 def test_a_stale_change_form_save_is_refused_with_who_changed_it_and_changes_nothing(
     admin_client, incident, okafor
 ):
