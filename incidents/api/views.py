@@ -89,6 +89,25 @@ ETAG = OpenApiParameter(
     response=[200, 201],
     description='The incident\'s version after the request, as an entity tag (`"7"`): send it back in `If-Match`.',
 )
+
+
+def expected_version(request, incident: Incident) -> int | None:
+    """The version ``If-Match`` names (None: check nothing), for a service's ``expected_version``.
+
+    A version the incident has never had is a failed precondition too (412), not a bad request: versions
+    only grow, so one past the current can only be a tag of another incident or a made-up one. The wings'
+    incident actions (paging) read the header through this too.
+    """
+    expected = if_match_version(request)
+    if expected is not None and expected > incident.version:
+        raise StaleState(
+            f"{incident.reference} has never had version {expected} (it is at {incident.version}): "
+            "reload it and retry.",
+            version=incident.version,
+        )
+    return expected
+
+
 ROLE_SLUG = OpenApiParameter("role_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="A role slug.")
 
 LIST_PARAMETERS = [
@@ -138,19 +157,7 @@ class IncidentMixin:
         return selectors.incident_get(user=self.request.user, pk=self.kwargs["id"])
 
     def expected_version(self, incident: Incident) -> int | None:
-        """The version ``If-Match`` names (None: check nothing), for the service's ``expected_version``.
-
-        A version the incident has never had is a failed precondition too (412), not a bad request: versions
-        only grow, so one past the current can only be a tag of another incident or a made-up one.
-        """
-        expected = if_match_version(self.request)
-        if expected is not None and expected > incident.version:
-            raise StaleState(
-                f"{incident.reference} has never had version {expected} (it is at {incident.version}): "
-                "reload it and retry.",
-                version=incident.version,
-            )
-        return expected
+        return expected_version(self.request, incident)
 
     def incident_response(self, incident: Incident, status_code: int = status.HTTP_200_OK) -> Response:
         response = Response(

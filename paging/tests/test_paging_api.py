@@ -138,6 +138,20 @@ def test_page_a_person(incident, member_api, other_user):
     )
 
 
+def test_page_takes_if_match_and_a_stale_one_pages_nobody_twice(incident, member_api, other_user):
+    """Paging from a stale view (someone paged that person since) is a 412 saying who did; a fresh tag pages."""
+    path = f"/api/v1/incidents/{incident.pk}/pages/"
+    shown = member_api.get(f"/api/v1/incidents/{incident.pk}/")["ETag"]
+    first = member_api.post(path, {"user": "mallory"}, format="json", HTTP_IF_MATCH=shown)
+    assert first.status_code == 201, first.json()
+    member_api.post(f"/api/v1/pages/{first.json()['id']}/acknowledge/", {}, format="json")
+    stale = member_api.post(path, {"user": "mallory"}, format="json", HTTP_IF_MATCH=shown)
+    assert stale.status_code == 412, stale.json()
+    assert stale.json()["code"] == "stale" and "paged" in stale.json()["detail"]
+    assert Page.objects.filter(incident=incident).count() == 1
+    assert member_api.post(path, {"user": "mallory"}, format="json", HTTP_IF_MATCH="nope").status_code == 400
+
+
 @pytest.mark.parametrize(
     "body",
     [
