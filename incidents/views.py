@@ -564,7 +564,8 @@ def _entry_sentence(entry) -> str:
     if not entry.template:
         return entry.label.lower()
     html = get_template(entry.template).render({"entry": entry, "event": entry.event, "d": entry.data})
-    return " ".join(unescape(strip_tags(html)).split())
+    # Adjacent elements (a chip, an arrow, a chip) read as separate words.
+    return " ".join(unescape(strip_tags(html.replace("><", "> <"))).split())
 
 
 def _entry_actor(event) -> str:
