@@ -109,6 +109,9 @@ def test_a_200_character_word_keeps_every_page_within_the_viewport(browser, live
     shot(page, f"long-word-list-{viewport['width']}")
     page.goto(f"{base}/incidents/{incident.pk}/")
     shot(page, f"long-word-incident-{viewport['width']}")
+    page.goto(f"{base}/incidents/{incident.pk}/timeline/")
+    expect(page.get_by_test_id("back-to-incident")).to_be_visible()
+    shot(page, f"long-word-timeline-{viewport['width']}")
     assert not errors, errors
 
 
@@ -145,6 +148,8 @@ def test_the_quick_switcher_opens_an_incident_from_the_keyboard(browser, live_se
     expect(options.first).to_contain_text("Search is slow for everyone")
     expect(options.first).to_contain_text(other.reference)
     expect(page.get_by_test_id("switcher-list")).not_to_contain_text(hidden.title)
+    width = page_width(page)
+    assert width["scroll"] <= width["viewport"], width  # the open list fits the page
     # Escape closes the suggestions; typing again and Enter opens the highlighted one.
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("switcher-list")).to_be_hidden()
@@ -180,3 +185,27 @@ def test_the_quick_switcher_works_without_javascript(browser, live_server, peopl
     expect(page).to_have_url(re.compile(r".*/incidents/\?q=checkout$"))
     expect(page.locator(f"tr[data-incident='{incident.pk}']")).to_be_visible()
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [SMALL_LAPTOP, PHONE], ids=["1024px", "390px"])
+def test_the_quick_switcher_fits_a_narrow_screen(browser, live_server, people, viewport):
+    from playwright.sync_api import expect
+
+    base = live_server.url
+    incident = services.incident_declare(title=LONG_URL, severity="major", actor=people["dora"])
+    errors: list[str] = []
+    page = new_page(browser, viewport, errors)
+    sign_in(page, base)
+    box = page.get_by_test_id("switcher-input")
+    box.click()
+    expect(box).to_be_focused()
+    page.keyboard.type("status.example")
+    option = page.get_by_test_id("switcher-list").locator(f"[data-incident='{incident.pk}']")
+    expect(option).to_be_visible()
+    width = page_width(page)
+    assert width["scroll"] <= width["viewport"], width
+    list_box = page.get_by_test_id("switcher-list").bounding_box()
+    assert list_box["x"] >= 0 and list_box["x"] + list_box["width"] <= viewport["width"], list_box
+    option.click()
+    expect(page).to_have_url(f"{base}/incidents/{incident.pk}/")
+    assert not errors, errors
