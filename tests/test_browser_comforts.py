@@ -84,6 +84,10 @@ def test_a_200_character_word_keeps_every_page_within_the_viewport(browser, live
         f"/incidents/{incident.pk}/timeline/",
         "/teams/",
         f"/teams/{people['team'].slug}/",
+        "/incidents/declare/",
+        "/oncall/",
+        f"/oncall/teams/{people['team'].slug}/",
+        f"/notifications/incidents/{incident.pk}/messages/",
     ):
         assert_within_viewport(page, base + path)
 
