@@ -400,3 +400,39 @@ def test_the_list_search_finds_by_title(member_client, incident):
     assert f'data-incident="{incident.pk}"' in response.content.decode()
     response = member_client.get(reverse("incidents:list"), {"q": "nothing-like-this"})
     assert f'data-incident="{incident.pk}"' not in response.content.decode()
+
+
+# --- Query counts: constant however long the timeline or the result list ---------------------------------------
+
+
+def query_count(client, url, params=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url, params or {}).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "name", ["incidents:timeline_markdown", "incidents:timeline_csv", "incidents:timeline"]
+)
+def test_the_export_and_the_timeline_page_cost_the_same_queries_for_a_long_timeline(
+    member_client, incident, member, name
+):
+    url = reverse(name, args=[incident.pk])
+    services.incident_add_note(incident=incident, text="one", actor=member)
+    services.incident_assign_role(incident=incident, role="lead", user=member, actor=member)
+    short = query_count(member_client, url)
+    for i in range(15):
+        services.incident_add_note(incident=incident, text=f"note {i}", actor=member)
+        services.incident_assign_role(incident=incident, role="lead", user=UserFactory(), actor=member)
+    assert query_count(member_client, url) == short
+
+
+def test_the_switcher_costs_the_same_queries_for_many_results(member_client, member):
+    services.incident_declare(title="Checkout down", severity="minor", actor=member)
+    one = query_count(member_client, reverse("incidents:switcher"), {"q": "checkout"})
+    for i in range(10):
+        services.incident_declare(title=f"Checkout down {i}", severity="minor", actor=member)
+    assert query_count(member_client, reverse("incidents:switcher"), {"q": "checkout"}) == one
