@@ -47,7 +47,7 @@ from incidents.forms import (
     UpdateForm,
 )
 from incidents.models import Incident, Source
-from incidents.timeline import timeline_entries
+from incidents.timeline import FIELD_LABELS, timeline_entries
 from teams.models import Team
 from teams.selectors import assignable_user_groups
 
@@ -574,7 +574,30 @@ def _entry_actor(event) -> str:
     return muster_tags.display_name(event.actor)
 
 
-def _export_rows(request: HttpRequest, incident: Incident) -> list[dict]:
+def _export_value(value) -> str:
+    """A changed field's value in full (the page shortens long ones; a postmortem wants all of it)."""
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _export_changes(entry) -> str:
+    changes = entry.data.get("changes")
+    if not isinstance(changes, dict):
+        return ""
+    return "; ".join(
+        f"{FIELD_LABELS.get(name, name.replace('_', ' ').capitalize())}: "
+        f"{_export_value(change.get('old'))} → {_export_value(change.get('new'))}"
+        for name, change in changes.items()
+        if isinstance(change, dict)
+    )
+
+
+def _export_rows(incident: Incident) -> list[dict]:
     """The timeline as the incident page shows it to this person (same selector, same visibility), one plain
     dict per event."""
     severities = list(selectors.severity_list())
@@ -594,7 +617,7 @@ def _export_rows(request: HttpRequest, incident: Incident) -> list[dict]:
                 "actor": _entry_actor(event),
                 "source": source,
                 "sentence": _entry_sentence(entry),
-                "changes": "; ".join(f"{c['label']}: {c['old']} → {c['new']}" for c in (entry.changes or [])),
+                "changes": _export_changes(entry),
                 "text": event.text or "",
             }
         )
@@ -647,7 +670,7 @@ def timeline_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The incident's timeline as Markdown or CSV, for the postmortem or the ticket: permission-checked like the
     incident page (a private incident is a 404 to whoever may not see it), times in UTC."""
     incident = _get_incident(request, pk)
-    rows = _export_rows(request, incident)
+    rows = _export_rows(incident)
     filename = f"incident-{incident.pk}-timeline.{fmt}"
     if fmt == "csv":
         out = io.StringIO()

@@ -436,3 +436,14 @@ def test_the_switcher_costs_the_same_queries_for_many_results(member_client, mem
     for i in range(10):
         services.incident_declare(title=f"Checkout down {i}", severity="minor", actor=member)
     assert query_count(member_client, reverse("incidents:switcher"), {"q": "checkout"}) == one
+
+
+def test_the_export_keeps_a_changed_title_in_full(member_client, incident, member):
+    long_title = "Checkout " + "x" * 180
+    services.incident_update(incident=incident, actor=member, title=long_title)
+    rows = csv_rows(export(member_client, incident, "csv"))
+    change = next(r for r in rows if r["kind"] == "fields_changed")
+    assert change["changes"] == f"Title: Checkout is down → {long_title}"
+    assert change["what"] == "changed the details"
+    text = export(member_client, incident, "md").content.decode()
+    assert f"  - Title: Checkout is down → {long_title}" in text
