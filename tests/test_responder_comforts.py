@@ -73,8 +73,10 @@ def test_absolute_utc_shows_the_date_when_not_today(value, now, expected):
     assert absolute_utc(value, now) == expected
 
 
-def test_abstime_is_a_time_element_with_the_utc_time_and_the_relative_time_beside_it():
-    value = timezone.now() - timedelta(minutes=3)
+def test_abstime_is_a_time_element_with_the_utc_time_and_the_relative_time_beside_it(monkeypatch):
+    now = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)  # midday: three minutes ago is today whenever this runs
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    value = now - timedelta(minutes=3)
     html = str(abstime(value))
     iso = value.astimezone(UTC).isoformat()
     assert f'<time class="abstime-utc" datetime="{iso}">{value.astimezone(UTC):%H:%M:%S} UTC</time>' in html
@@ -87,7 +89,7 @@ def test_the_timeline_shows_absolute_utc_times(member_client, incident):
     event = incident.events.get(kind="declared")
     html = member_client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
     assert f'datetime="{event.occurred_at.astimezone(UTC).isoformat()}"' in html
-    assert f">{event.occurred_at.astimezone(UTC):%H:%M:%S} UTC</time>" in html
+    assert f"{event.occurred_at.astimezone(UTC):%H:%M:%S} UTC</time>" in html  # with the date after midnight
 
 
 # --- The timeline alone ----------------------------------------------------------------------------------------
