@@ -31,6 +31,7 @@ slot                where                                         ``obj``
 ``dashboard.side``  the dashboard, side column                    ``None``
 ``page.banner``     every page, under the top bar                 ``None``
 ``page.actions``    every page, the top bar's buttons              ``None``
+``page.search``     every page, the top bar's search box          ``None``
 ==================  ===========================================  ==========================================
 
 ``context(obj, user)`` returns the panel's template context, or ``None`` to leave the panel out for this user. It

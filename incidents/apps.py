@@ -29,6 +29,7 @@ class IncidentsConfig(AppConfig):
         register_panel(
             "page.actions", name="declare", template="incidents/panels/declare_button.html", order=10
         )
+        register_panel("page.search", name="switcher", template="incidents/panels/switcher.html", order=10)
         register_panel(
             "team.actions", name="declare", template="incidents/panels/team_declare.html", order=90
         )

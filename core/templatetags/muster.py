@@ -7,7 +7,7 @@ value string.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import template
 from django.utils import timezone
@@ -259,3 +259,34 @@ def version_field(obj, form=None) -> str:
     if form is not None and getattr(form, "is_bound", False):
         version = form.data.get("version") or version
     return format_html('<input type="hidden" name="version" value="{}" data-version>', version or "")
+
+
+# --- Absolute times (timelines people reconstruct later) ---------------------------------------------------------
+
+
+def absolute_utc(value: datetime, now: datetime | None = None) -> str:
+    """'23:41:07 UTC' today (UTC), '2026-12-06 23:41:07 UTC' on any other day."""
+    now = (now or timezone.now()).astimezone(UTC)
+    value = value.astimezone(UTC)
+    if value.date() == now.date():
+        return value.strftime("%H:%M:%S UTC")
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@register.simple_tag
+def abstime(value) -> str:
+    """The absolute UTC time of ``value`` in a ``<time>``, with the relative time beside it:
+    ``23:41:07 UTC · 3 min ago`` (the date is shown when it is not today). The relative part is a ``reltime``, so
+    the page keeps it current."""
+    if not value:
+        return ""
+    return format_html(
+        '<span class="abstime"><time class="abstime-utc" datetime="{}">{}</time>'
+        ' <span class="abstime-sep" aria-hidden="true">·</span> '
+        '<time class="reltime" datetime="{}" title="{}">{}</time></span>',
+        utc_iso(value),
+        absolute_utc(value),
+        utc_iso(value),
+        format_utc(value),
+        relative(value),
+    )
