@@ -188,3 +188,18 @@ def pages_overdue(*, grace: timedelta, limit: int = 500) -> list[tuple[int, Any]
         .order_by("next_escalation_at")
         .values_list("pk", "wake_token")[:limit]
     )
+
+
+def ringing_count(*, user) -> int:
+    """How many pages are ringing for ``user``: triggered (nobody acknowledged yet, not exhausted or cancelled) and
+    sent to them or reaching them at one of their steps. One query; none without a signed-in user. For the
+    navigation's badge, on every page."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    ringing = Page.objects.filter(status=Page.Status.TRIGGERED)
+    if connection.vendor == "postgresql":
+        stepped = PageStep.objects.filter(page__status=Page.Status.TRIGGERED, notified__contains=[user.pk])
+        return ringing.filter(Q(user=user) | Q(pk__in=stepped.values("page_id"))).count()
+    # SQLite has no JSON containment: the steps of the triggered pages (a handful), read in the same query.
+    rows = ringing.values_list("pk", "user_id", "steps__notified")
+    return len({pk for pk, to, notified in rows if to == user.pk or user.pk in (notified or [])})
