@@ -189,7 +189,10 @@ def core_hints(incident, user) -> list[Hint]:
                 )
             )
     elif incident.status == state.Status.RESOLVED:
-        since = f"Resolved {ago(incident.resolved_at)} ago" if incident.resolved_at else "Resolved"
+        age = ago(incident.resolved_at) if incident.resolved_at else None
+        since = (
+            "Resolved" if age is None else "Resolved just now" if age == "0 min" else f"Resolved {age} ago"
+        )
         close = HintAction(
             label="Close incident",
             url=reverse("incidents:transition", args=[incident.pk]),

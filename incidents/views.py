@@ -225,7 +225,9 @@ def _final_update_hint(incident: Incident) -> Hint:
         title="Post the final customer update",
         text="Customers were affected: tell them it is over. The update below is written for you; edit it and "
         "post it, or skip it.",
-        actions=(HintAction(label="Review the update", url="#update-form", testid="hint-final-update"),),
+        actions=(
+            HintAction(label="Review the update", url="#update-form", testid="hint-review-final-update"),
+        ),
     )
 
 

@@ -120,6 +120,8 @@ def test_someone_who_cannot_act_is_told_without_the_buttons(incident, outsider):
 
 def test_resolved_but_not_closed_says_since_when_and_offers_close(incident, member):
     services.incident_transition(incident=incident, to="resolved", actor=member)
+    (hint,) = core_hints(fresh(incident, member), member)
+    assert hint.title == "Resolved just now: close it or write the postmortem"
     Incident.objects.filter(pk=incident.pk).update(
         resolved_at=timezone.now() - timedelta(minutes=12, seconds=3)
     )
