@@ -12,18 +12,27 @@ chooser when it has none; both post to ``paging:page_create`` with the incident'
 through ``paging.services.page_create`` (the ``paged`` event on the timeline) and a click made on a state where
 that team had been paged since is refused.
 
-Cost: one query (the page states and both thresholds together) and one for the teams offered, none for an
-incident that is not open.
+Right after a declaration (or the team chosen, the severity raised) that the team's policy pages for, the automatic
+page is on its way (``paging.consumers.auto_page`` has a run pending, recorded within the consumers' grace): the
+header says so instead, with no button, rather than "nobody has been paged" for the second before the page.
+
+Cost: one query (the page states and both thresholds together), and one more for the teams offered when they are
+not just the incident's own (its services' teams, or the chooser); none for an incident that is not open.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents.hints import Hint, HintAction, HintSelect, can_act
-from incidents.models import Incident, Severity
+from incidents.models import ConsumerRun, EventKind, Incident, Severity
+from paging.consumers import AUTO_PAGE
 from paging.models import EscalationPolicy, Page
 from paging.state import ACTIVE, INCIDENT_OPEN, severe_enough
 from teams.models import Team
@@ -33,29 +42,63 @@ CODE = "paging.unpaged"
 BUTTONS_MAX = 3
 
 
-def _facts(incident) -> tuple[bool, bool, int | None]:
-    """(someone is on it, a page went unanswered, the rank at or above which the incident should page)."""
+@dataclass(frozen=True)
+class _Facts:
+    on_it: bool  # a page is ringing or was acknowledged
+    unanswered: bool  # a page went through every step with nobody acknowledging
+    policy_rank: int | None  # the team's default policy pages automatically at this rank or worse
+    threshold: int | None  # the incident should page at this rank or worse
+    auto_paging: bool  # the automatic page is on its way: its consumer has an event to answer, just recorded
+
+
+def _asks_auto_page() -> Q:
+    """The events ``paging.consumers.auto_page`` answers with a page (``_asks`` there), as a filter on runs."""
+    return (
+        Q(event__kind=EventKind.DECLARED)
+        | Q(event__kind=EventKind.SEVERITY_CHANGED, event__data__escalated=True)
+        | Q(event__kind=EventKind.FIELDS_CHANGED, event__data__changes__has_key="team")
+    )
+
+
+def _facts(incident) -> _Facts:
     pages = Page.objects.filter(incident=OuterRef("pk"))
     policy_rank = EscalationPolicy.objects.filter(team=OuterRef("team"), is_default=True).values(
         "auto_page_severity__rank"
     )[:1]
     warn_rank = Severity.objects.filter(slug=settings.PAGING_WARN_SEVERITY).values("rank")[:1]
+    recent = timezone.now() - timedelta(seconds=settings.TIMELINE_CONSUMER_GRACE_SECONDS)
+    runs = ConsumerRun.objects.filter(
+        _asks_auto_page(),
+        event__incident=OuterRef("pk"),
+        consumer=AUTO_PAGE,
+        status=ConsumerRun.Status.PENDING,
+        created_at__gte=recent,
+    )
     row = (
         Incident.objects.filter(pk=incident.pk)
         .annotate(
             on_it=Exists(pages.filter(status__in=ACTIVE)),
             unanswered=Exists(pages.filter(status=Page.Status.EXHAUSTED)),
+            auto_pending=Exists(runs),
             policy_rank=Subquery(policy_rank),
             warn_rank=Subquery(warn_rank),
         )
-        .values_list("on_it", "unanswered", "policy_rank", "warn_rank")
+        .values_list("on_it", "unanswered", "auto_pending", "policy_rank", "warn_rank")
         .first()
     )
     if row is None:
-        return True, False, None
-    on_it, unanswered, *ranks = row
-    known = [r for r in ranks if r is not None]
-    return on_it, unanswered, max(known) if known else None
+        return _Facts(on_it=True, unanswered=False, policy_rank=None, threshold=None, auto_paging=False)
+    on_it, unanswered, pending, policy, warn = row
+    known = [r for r in (policy, warn) if r is not None]
+    return _Facts(
+        on_it=on_it,
+        unanswered=unanswered,
+        policy_rank=policy,
+        threshold=max(known) if known else None,
+        # Only while the automatic page would page (the team's policy reaches the severity), and only for the
+        # consumers' grace: a worker that is down must not hide the warning behind "on its way".
+        auto_paging=pending and severe_enough(incident.severity.rank, policy),
+    )
 
 
 def _candidate_team_ids(incident) -> list[int]:
@@ -72,7 +115,10 @@ def _actions(incident) -> tuple[HintAction, ...]:
     reason = f"{incident.severity.name} incident with nobody paged."
     ids = _candidate_team_ids(incident)
     if ids and len(ids) <= BUTTONS_MAX:
-        by_id = {t.pk: t for t in Team.objects.filter(pk__in=ids).only("pk", "slug", "name")}
+        if ids == [incident.team_id]:  # the usual case: its own team, loaded with it
+            by_id = {incident.team_id: incident.team}
+        else:
+            by_id = {t.pk: t for t in Team.objects.filter(pk__in=ids).only("pk", "slug", "name")}
         offered = [by_id[pk] for pk in ids if pk in by_id]
         return tuple(
             HintAction(
@@ -108,10 +154,22 @@ def _actions(incident) -> tuple[HintAction, ...]:
 def unpaged_hints(incident, user) -> list[Hint]:
     if incident.status not in INCIDENT_OPEN:
         return []
-    on_it, unanswered, threshold = _facts(incident)
-    if on_it or not severe_enough(incident.severity.rank, threshold):
+    facts = _facts(incident)
+    if facts.on_it or not severe_enough(incident.severity.rank, facts.threshold):
         return []
-    if unanswered:
+    if facts.auto_paging:
+        # Just declared (or its team chosen, its severity raised): the automatic page is a moment away. Saying
+        # "nobody has been paged" now would be true for a second and wrong after.
+        return [
+            Hint(
+                level="info",
+                code=CODE,
+                title=f"Paging the on-call of {incident.team.name}",
+                text=f"The {incident.team.name} team's policy pages {incident.severity.name.lower()} incidents "
+                "automatically; the page is on its way.",
+            )
+        ]
+    if facts.unanswered:
         title = "Nobody answered the page"
         situation = "Every step of the page went unanswered and nobody else is being paged."
     else:

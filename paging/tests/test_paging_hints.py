@@ -1,14 +1,17 @@
 """Nobody left unpaged: the "nobody has been paged" warning in the incident header (``paging.hints``), its one-click
 page through ``paging.services.page_create``, and the navigation's count of the pages ringing for me."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents import selectors as incident_selectors
 from incidents import services as incident_services
-from incidents.models import Incident, TimelineEvent
+from incidents.models import ConsumerRun, Incident, TimelineEvent
 from paging import services
 from paging.hints import CODE, unpaged_hints
 from paging.models import Page
@@ -39,6 +42,20 @@ def warning(incident, user):
     found = unpaged_hints(loaded(incident, user), user)
     assert len(found) <= 1
     return found[0] if found else None
+
+
+def settle(incident):
+    """As if the incident's timeline consumers had run (in these tests nothing commits, so they never do)."""
+    ConsumerRun.objects.filter(event__incident=incident).update(status=ConsumerRun.Status.DONE)
+
+
+@pytest.fixture
+def run_consumers(django_capture_on_commit_callbacks):
+    def go(fn, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(**kwargs)
+
+    return go
 
 
 def declare(member, **kwargs):
@@ -98,9 +115,71 @@ def test_a_major_incident_warns_only_where_configured_or_where_its_team_pages_at
         auto_page_severity="major",
         steps=[{"target": "team", "wait_minutes": 5}],
     )
-    assert warning(incident, member) is not None  # the automatic page's rule: the team pages at major
+    settle(incident)
+    # The automatic page's rule: the team pages at major.
+    assert warning(incident, member).title == "Nobody has been paged"
     minor = declare(member, severity="minor", team=team)
     assert warning(minor, member) is None
+
+
+def auto_paging_team(team):
+    lead = MembershipFactory(team=team, user=UserFactory(username="lea"), role=Membership.Role.LEAD).user
+    services.escalation_policy_create(
+        team=team,
+        name="Default",
+        actor=lead,
+        is_default=True,
+        auto_page_severity="critical",
+        steps=[{"target": "team", "wait_minutes": 5}],
+    )
+
+
+def test_just_declared_for_a_team_that_auto_pages_it_says_the_page_is_on_its_way(member, team, settings):
+    auto_paging_team(team)
+    incident = declare(member, team=team)  # its consumers have not run yet (no commit in this test)
+    hint = warning(incident, member)
+    assert hint.level == "info" and hint.title == "Paging the on-call of Payments" and hint.actions == ()
+    # A worker that is down: past the consumers' grace the warning is back, with the button.
+    ConsumerRun.objects.filter(event__incident=incident).update(
+        created_at=timezone.now() - timedelta(seconds=settings.TIMELINE_CONSUMER_GRACE_SECONDS + 1)
+    )
+    hint = warning(incident, member)
+    assert hint.level == "danger" and hint.actions[0].label == "Page the on-call of Payments"
+
+
+def test_raised_to_a_severity_the_team_pages_for_the_page_is_on_its_way(member, team, platform):
+    auto_paging_team(team)
+    incident = declare(member, severity="major", team=team)
+    settle(incident)
+    assert warning(incident, member) is None
+    incident_services.incident_change_severity(incident=incident, severity="critical", actor=member)
+    assert warning(incident, member).level == "info"
+    settle(incident)
+    assert warning(incident, member).level == "danger"
+    # The team chosen later: the same.
+    teamless = declare(member)
+    settle(teamless)
+    assert warning(teamless, member).level == "danger"
+    incident_services.incident_update(incident=teamless, team=team, actor=member)
+    assert warning(teamless, member).level == "info"
+
+
+def test_an_edit_that_does_not_page_is_not_an_automatic_page_on_its_way(member, team):
+    auto_paging_team(team)
+    incident = declare(member, team=team)
+    settle(incident)
+    incident_services.incident_update(incident=incident, title="Checkout is down hard", actor=member)
+    assert ConsumerRun.objects.filter(event__incident=incident, status="pending").exists()
+    assert warning(incident, member).level == "danger"
+
+
+def test_the_automatic_page_agrees_once_it_has_run(run_consumers, member, team):
+    auto_paging_team(team)
+    incident = run_consumers(
+        incident_services.incident_declare, title="Down", severity="critical", actor=member, team=team
+    )
+    assert Page.objects.filter(incident=incident, team=team).exists()
+    assert warning(incident, member) is None
 
 
 def test_an_unknown_configured_severity_only_leaves_the_teams_rule(incident, member, settings):
@@ -133,7 +212,7 @@ def test_someone_who_cannot_act_sees_the_warning_without_the_button(incident):
     assert hint.actions == () and "Ask someone on the incident" in hint.text
 
 
-def test_the_warning_costs_two_queries_and_one_once_someone_is_paged(
+def test_the_warning_costs_a_query_or_two_and_one_once_someone_is_paged(
     incident, member, other_user, django_assert_num_queries
 ):
     fresh = loaded(incident, member)
@@ -141,8 +220,12 @@ def test_the_warning_costs_two_queries_and_one_once_someone_is_paged(
     from incidents.permissions import can_act
 
     can_act(member, fresh)
-    with django_assert_num_queries(2):  # the pages and thresholds together; the team offered
-        assert unpaged_hints(fresh, member)
+    with django_assert_num_queries(1):  # the pages and thresholds together; the team is the incident's own
+        assert unpaged_hints(fresh, member)[0].actions[0].label == "Page the on-call of Payments"
+    teamless = loaded(declare(member), member)
+    can_act(member, teamless)
+    with django_assert_num_queries(2):  # and the teams of the chooser
+        assert unpaged_hints(teamless, member)[0].actions[0].select
     services.page_create(incident=incident, user=other_user, actor=member)
     with django_assert_num_queries(1):
         assert unpaged_hints(fresh, member) == []
