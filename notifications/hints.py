@@ -5,7 +5,8 @@ customers every ``update_interval_minutes`` of its severity, counted from the la
 (``update_posted``) or, before the first, from the declaration. The header says so from the first missed interval,
 with the age ("Customer update overdue (42 min)") and a link to the update form; past two intervals it is a danger.
 
-Cost: no query where the cadence does not apply (no customer impact, not open), else one (the last update's time).
+Cost: no query where the cadence does not apply (no customer impact, not open) or cannot be missed yet (declared
+less than an interval ago), else one (the last update's time).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ def update_overdue_hints(incident, user) -> list[Hint]:
     interval = update_interval(incident)
     if not interval:
         return []
+    now = timezone.now()
+    if update_windows(since=incident.declared_at, interval=interval, now=now) < 1:
+        return []  # declared less than an interval ago: nothing can be overdue yet (and no query to say so)
     last = (
         TimelineEvent.objects.filter(incident_id=incident.pk, kind=EventKind.UPDATE_POSTED)
         .order_by("-occurred_at", "-id")
@@ -30,7 +34,6 @@ def update_overdue_hints(incident, user) -> list[Hint]:
         .first()
     )
     since = last or incident.declared_at
-    now = timezone.now()
     windows = update_windows(since=since, interval=interval, now=now)
     if windows < 1:
         return []

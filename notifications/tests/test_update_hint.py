@@ -77,7 +77,8 @@ def test_no_hint_where_customer_updates_do_not_apply(member, team, django_assert
     no_impact = declare(member, team, customer_impact=False, minutes_ago=every * 3)
     resolved = declare(member, team, minutes_ago=every * 3)
     services.incident_transition(incident=resolved, to="resolved", actor=member)
-    for incident in (no_impact, resolved):
+    recent = declare(member, team, minutes_ago=every - 1)
+    for incident in (no_impact, resolved, recent):
         fresh = selectors.incident_get(user=member, pk=incident.pk)
         with django_assert_num_queries(0):
             assert update_overdue_hints(fresh, member) == []
