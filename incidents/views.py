@@ -584,7 +584,7 @@ def post_update(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def skip_final_update(request: HttpRequest, pk: int) -> HttpResponse:
-    """ "Skip" on the final customer update the page asked for: it is not asked again for this incident."""
+    """Skip the final customer update the page asked for on resolve: it is not asked again for this incident."""
     _get_incident(request, pk)
     _final_update_done(request, pk)
     return _finish(request, pk, {HEADER, UPDATE_FORM})

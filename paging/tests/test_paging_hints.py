@@ -240,7 +240,7 @@ def page_url(incident):
 
 def test_the_header_shows_the_warning_with_a_form_that_carries_the_version(web, incident):
     html = web.get(incident.get_absolute_url()).content.decode()
-    assert f'data-testid="hint-{CODE}"' in html and 'role="alert"' in html
+    assert f'data-testid="hint-{CODE}"' in html and 'class="next-action hint hint-danger"' in html
     start = html.index('data-testid="hint-paging.unpaged"')
     block = html[start : html.index("</form>", start)]
     assert f'action="{page_url(incident)}"' in block
