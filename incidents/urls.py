@@ -20,6 +20,7 @@ urlpatterns = [
     path("incidents/<int:pk>/roles/relieve/", views.relieve_role, name="relieve_role"),
     path("incidents/<int:pk>/notes/", views.add_note, name="note"),
     path("incidents/<int:pk>/updates/", views.post_update, name="update_post"),
+    path("incidents/<int:pk>/updates/skip-final/", views.skip_final_update, name="final_update_skip"),
     path("incidents/<int:pk>/edit/", views.edit, name="edit"),
     path("incidents/teams/open-counts/", views.team_open_counts, name="team_counts"),
     path("incidents/teams/<slug:slug>/open/", views.team_open_incidents, name="team_open"),

@@ -46,6 +46,7 @@ from incidents.forms import (
     TransitionForm,
     UpdateForm,
 )
+from incidents.hints import Hint, HintAction, incident_hints
 from incidents.models import Incident, Source
 from incidents.timeline import FIELD_LABELS, timeline_entries
 from teams.models import Team
@@ -60,6 +61,15 @@ HEADER, SIDEBAR, TIMELINE, NOTE_FORM, UPDATE_FORM = (
     "timeline",
     "note_form",
     "update_form",
+)
+
+
+# The incidents whose resolver is asked for the final customer update (in their session, until posted or skipped).
+FINAL_UPDATE_SESSION = "incidents.final_update"
+FINAL_UPDATE_KEPT = 20
+FINAL_UPDATE_TEXT = (
+    "This incident has been resolved: the service is working normally again. We are reviewing what happened so "
+    "that it does not happen again. Thank you for your patience."
 )
 
 
@@ -95,9 +105,14 @@ def _region_context(
         "regions": regions,
     }
     current = selectors.current_roles(incident)
+    if HEADER in regions or UPDATE_FORM in regions:
+        ctx["final_update"] = ctx["can_act"] and _final_update_asked(request, incident)
     if HEADER in regions or SIDEBAR in regions:
         ctx["current"] = current
-        ctx["next_actions"] = selectors.incident_next_actions(incident)
+    if HEADER in regions:
+        ctx["hints"] = incident_hints(incident, user)
+        if ctx["final_update"]:
+            ctx["hints"].insert(0, _final_update_hint(incident))
     if TIMELINE in regions or SIDEBAR in regions:
         severities = list(selectors.severity_list())
         ctx["severities"] = severities
@@ -120,7 +135,8 @@ def _region_context(
     if NOTE_FORM in regions:
         ctx["note_form"] = forms.get("note_form") or NoteForm()
     if UPDATE_FORM in regions:
-        ctx["update_form"] = forms.get("update_form") or UpdateForm()
+        initial = {"text": FINAL_UPDATE_TEXT} if ctx["final_update"] else None
+        ctx["update_form"] = forms.get("update_form") or UpdateForm(initial=initial)
     return ctx
 
 
@@ -129,6 +145,10 @@ ALL_REGIONS = frozenset({HEADER, SIDEBAR, TIMELINE, NOTE_FORM, UPDATE_FORM})
 
 def _render_detail(request: HttpRequest, incident: Incident, forms: dict | None = None, status: int = 200):
     ctx = _region_context(request, incident, set(ALL_REGIONS), forms)
+    # The stakeholder update's tab is open for its errors, the final update, or a hint's "Post an update" link.
+    ctx["update_tab"] = ctx["can_act"] and bool(
+        ctx["update_form"].errors or ctx["final_update"] or request.GET.get("compose") == "update"
+    )
     return render(request, "incidents/detail.html", ctx, status=status)
 
 
@@ -184,6 +204,43 @@ def _form_errors_message(request: HttpRequest, form) -> None:
         )
         for error in errors:
             messages.error(request, f"{label}: {error}" if label else error)
+
+
+# --- The final customer update, asked for on resolve -------------------------------------------------
+
+
+def _final_update_applies(incident: Incident) -> bool:
+    """Customers were told about this incident (it has customer impact), so they are told it is over."""
+    return incident.status == state.Status.RESOLVED and incident.customer_impact
+
+
+def _final_update_asked(request: HttpRequest, incident: Incident) -> bool:
+    asked = request.session.get(FINAL_UPDATE_SESSION) or []
+    return incident.pk in asked and _final_update_applies(incident)
+
+
+def _final_update_ask(request: HttpRequest, incident: Incident) -> None:
+    asked = [pk for pk in request.session.get(FINAL_UPDATE_SESSION) or [] if pk != incident.pk]
+    request.session[FINAL_UPDATE_SESSION] = [*asked, incident.pk][-FINAL_UPDATE_KEPT:]
+
+
+def _final_update_done(request: HttpRequest, pk: int) -> None:
+    asked = request.session.get(FINAL_UPDATE_SESSION) or []
+    if pk in asked:
+        request.session[FINAL_UPDATE_SESSION] = [p for p in asked if p != pk]
+
+
+def _final_update_hint(incident: Incident) -> Hint:
+    return Hint(
+        level="warn",
+        code="final-update",
+        title="Post the final customer update",
+        text="Customers were affected: tell them it is over. The update below is written for you; edit it and "
+        "post it, or skip it.",
+        actions=(
+            HintAction(label="Review the update", url="#update-form", testid="hint-review-final-update"),
+        ),
+    )
 
 
 # --- Pages ---------------------------------------------------------------------------------------
@@ -379,7 +436,9 @@ def team_open_counts(request: HttpRequest) -> HttpResponse:
 # --- Actions -------------------------------------------------------------------------------------
 
 
-def _control_action(request: HttpRequest, pk: int, form_class, act) -> HttpResponse:
+def _control_action(
+    request: HttpRequest, pk: int, form_class, act, regions: set[str] | None = None
+) -> HttpResponse:
     """A triage control (status, severity, roles): run ``act(incident, cleaned_data)``, which calls one service
     and returns the success message; refusals and invalid input become messages."""
     incident = _get_incident(request, pk)
@@ -393,7 +452,7 @@ def _control_action(request: HttpRequest, pk: int, form_class, act) -> HttpRespo
             messages.success(request, message)
     else:
         _form_errors_message(request, form)
-    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+    return _finish(request, pk, regions or {HEADER, SIDEBAR, TIMELINE})
 
 
 def _form_action(
@@ -435,6 +494,8 @@ def _kept(form_class, form, form_key: str) -> dict | None:
 @login_required
 @require_POST
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    regions = {HEADER, SIDEBAR, TIMELINE}
+
     def act(incident, data):
         incident = services.incident_transition(
             incident=incident,
@@ -444,9 +505,13 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
             source=Source.WEB,
             expected_version=data["version"],
         )
+        if _final_update_applies(incident):
+            # Resolved: the page asks for the final customer update (prefilled, skippable), once.
+            _final_update_ask(request, incident)
+            regions.add(UPDATE_FORM)
         return f"{incident.reference} is now {incident.status}."
 
-    return _control_action(request, pk, TransitionForm, act)
+    return _control_action(request, pk, TransitionForm, act, regions)
 
 
 @login_required
@@ -523,10 +588,21 @@ def post_update(request: HttpRequest, pk: int) -> HttpResponse:
             source=Source.WEB,
             expected_version=form.cleaned_data["version"],
         )
+        _final_update_done(request, incident.pk)
 
+    # The header too: an update posted ends the "update overdue" and "final update" hints.
     return _form_action(
-        request, pk, UpdateForm, "update_form", {TIMELINE, UPDATE_FORM}, act, "Update posted."
+        request, pk, UpdateForm, "update_form", {HEADER, TIMELINE, UPDATE_FORM}, act, "Update posted."
     )
+
+
+@login_required
+@require_POST
+def skip_final_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Skip the final customer update the page asked for on resolve: it is not asked again for this incident."""
+    _get_incident(request, pk)
+    _final_update_done(request, pk)
+    return _finish(request, pk, {HEADER, UPDATE_FORM})
 
 
 @login_required

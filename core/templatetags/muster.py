@@ -6,6 +6,7 @@ value string.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from django.utils.safestring import mark_safe
 from core.timeutils import format_duration, format_utc, utc_iso
 
 register = template.Library()
+logger = logging.getLogger(__name__)
 
 HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 DEFAULT_COLOUR = "#6b7280"
@@ -241,13 +243,32 @@ def nav_links(context, place: str = "main") -> list:
             continue
         exact = here[1] in entry.namespaces
         links.append(
-            {"entry": entry, "url": url, "exact": exact, "current": exact or here[0] in entry.namespaces}
+            {
+                "entry": entry,
+                "url": url,
+                "exact": exact,
+                "current": exact or here[0] in entry.namespaces,
+                "badge": _nav_badge(entry, user),
+            }
         )
     # "incidents:dashboard" beats "incidents": only the most specific entry is the current page.
     if any(link["exact"] for link in links):
         for link in links:
             link["current"] = link["exact"]
     return links
+
+
+def _nav_badge(entry, user) -> int | None:
+    """The entry's count for a signed-in user; nothing (and no query) without one. A failing badge costs the
+    badge, never the page."""
+    if entry.badge is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        count = entry.badge(user)
+    except Exception:
+        logger.exception("The badge of the navigation entry %r failed", entry.name)
+        return None
+    return count or None
 
 
 @register.simple_tag
