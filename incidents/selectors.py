@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -242,6 +243,24 @@ def open_incident_counts(*, user) -> dict[str, Any]:
         for row in qs.values("team__slug").annotate(n=Count("id")).order_by()
     }
     return {"by_severity": by_severity, "by_team": by_team, "total": sum(by_severity.values())}
+
+
+def open_incident_counts_of(incidents: Iterable[Incident]) -> dict[str, Any]:
+    """``open_incident_counts`` of incidents already loaded (with their severity and team), counted in Python: the
+    dashboard has the rows in hand, so counting them again in SQL would be two more queries for the same answer."""
+    by_severity: dict[str, int] = {}
+    by_team: dict[str, int] = {}
+    for incident in incidents:
+        if incident.status not in _OPEN_VALUES:
+            continue
+        slug = incident.severity.slug
+        by_severity[slug] = by_severity.get(slug, 0) + 1
+        team = incident.team.slug if incident.team_id is not None else ""
+        by_team[team] = by_team.get(team, 0) + 1
+    return {"by_severity": by_severity, "by_team": by_team, "total": sum(by_severity.values())}
+
+
+_OPEN_VALUES = frozenset(s.value for s in state.OPEN_STATUSES)
 
 
 def consumer_run_ids_due(*, event_id: int) -> list[int]:

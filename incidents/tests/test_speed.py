@@ -1,0 +1,198 @@
+"""The hot paths stay cheap without changing what they answer (issue 10; the numbers are in bench/README.md).
+
+- ``IncidentSerializer`` builds its dict by hand: it must answer exactly what DRF's field machinery answers.
+- The API list page, the incident page and the dashboard cost a constant number of queries, whatever the number of
+  rows, notes and incidents they show.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIRequestFactory
+
+from conftest import token_client
+from incidents import selectors, services
+from incidents.api.serializers import IncidentSerializer
+from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
+
+LIST = "/api/v1/incidents/"
+
+
+def _drf_representation(serializer: IncidentSerializer, incident) -> dict:
+    """What the serializer answered before it built its dict by hand: DRF's generic walk over its fields."""
+    return serializers.ModelSerializer.to_representation(serializer, incident)
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+@pytest.fixture
+def varied(member, team):
+    """Incidents with and without a team, services, roles, declarer, and in several statuses."""
+    other = MembershipFactory(team=team, user=UserFactory(first_name="", last_name="")).user
+    svc = [ServiceFactory(slug=f"svc-{n}", name=f'Service <{n}> "é"', team=team) for n in range(2)]
+    made = [
+        services.incident_declare(title="Plain", severity="minor", actor=member),
+        services.incident_declare(
+            title='Quotes " and unicode ☃ and <b>',
+            summary="Line one\nline two",
+            severity="critical",
+            actor=member,
+            team=team,
+            services=svc,
+            customer_impact=True,
+            private=True,
+            lead=other,
+        ),
+        services.incident_declare(
+            title="Via an integration", severity="major", actor=None, via="alertmanager"
+        ),
+    ]
+    services.incident_assign_role(incident=made[1], role="messenger", user=member, actor=member)
+    for to in ("investigating", "identified", "monitoring", "resolved"):
+        services.incident_transition(incident=made[0], to=to, actor=member)
+    services.incident_transition(incident=made[2], to="declined", actor=member)
+    return made
+
+
+def test_hand_built_incident_answer_is_what_drf_builds(member, varied):
+    request = APIRequestFactory().get(LIST)
+    rows = list(selectors.incident_list(user=member).filter(pk__in=[i.pk for i in varied]))
+    assert len(rows) == 3
+    for incident in rows:
+        fast = IncidentSerializer(incident, context={"request": request})
+        slow = IncidentSerializer(incident, context={"request": request})
+        assert fast.data == _drf_representation(slow, incident)
+        assert JSONRenderer().render(fast.data) == JSONRenderer().render(_drf_representation(slow, incident))
+    many = IncidentSerializer(rows, many=True, context={"request": request}).data
+    reference = IncidentSerializer(rows, many=True, context={"request": request})
+    assert JSONRenderer().render(many) == JSONRenderer().render(
+        [_drf_representation(reference.child, incident) for incident in rows]
+    )
+
+
+def test_hand_built_answer_of_a_fresh_declare_is_what_drf_builds(member, team):
+    # The 201 of a declare serializes the instance the service returned (no prefetch): the lazy paths agree too.
+    incident = services.incident_declare(
+        title="Fresh", severity="major", actor=member, team=team, lead=member
+    )
+    request = APIRequestFactory().post(LIST)
+    fast = IncidentSerializer(incident, context={"request": request}).data
+    incident.refresh_from_db()
+    assert fast == _drf_representation(IncidentSerializer(incident, context={"request": request}), incident)
+    assert fast["roles"]["lead"]["user"]["username"] == member.username
+
+
+def test_a_field_without_a_builder_goes_through_drf(member, varied):
+    class WithVersion(IncidentSerializer):
+        version = serializers.IntegerField(read_only=True)
+
+        class Meta(IncidentSerializer.Meta):
+            fields = [*IncidentSerializer.Meta.fields, "version"]
+
+    incident = selectors.incident_get(user=member, pk=varied[0].pk)
+    data = WithVersion(incident, context={"request": None}).data
+    assert list(data)[-1] == "version"
+    assert data["version"] == incident.version > 1
+    assert data == _drf_representation(WithVersion(incident, context={"request": None}), incident)
+
+
+# --- Constant query counts --------------------------------------------------------------------------
+
+
+def _queries(client, url: str, **params) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params)
+    assert response.status_code == 200, response.content[:300]
+    return len(ctx.captured_queries)
+
+
+def _declare_many(n: int, member, team, *, start: int = 0) -> list:
+    colleagues = [MembershipFactory(team=team).user for _ in range(3)]
+    svc = [ServiceFactory(team=team) for _ in range(2)]
+    made = []
+    for i in range(start, start + n):
+        incident = services.incident_declare(
+            title=f"Incident {i}",
+            severity=("critical", "major", "minor")[i % 3],
+            actor=colleagues[i % 3],
+            team=team if i % 4 else None,
+            services=svc[: i % 3],
+            customer_impact=bool(i % 2),
+            lead=(member, colleagues[1], None)[i % 3],
+        )
+        if i % 2:
+            services.incident_assign_role(
+                incident=incident, role="messenger", user=colleagues[2], actor=member
+            )
+        if i % 5 == 1:
+            services.incident_transition(incident=incident, to="investigating", actor=member)
+        made.append(incident)
+    return made
+
+
+def test_api_list_page_of_10_and_of_50_cost_the_same_queries(member, team, django_assert_num_queries):
+    _declare_many(60, member, team)
+    client = token_client(member)
+    ten = _queries(client, LIST, page_size=10)
+    with django_assert_num_queries(ten):
+        response = client.get(LIST, {"page_size": 50})
+    assert len(response.json()["results"]) == 50
+
+
+def test_incident_page_with_1_or_12_notes_costs_the_same_queries(
+    member_client, member, team, django_assert_num_queries
+):
+    incident = _declare_many(3, member, team)[0]
+    services.incident_add_note(incident=incident, text="first note", actor=member)
+    url = reverse("incidents:detail", args=[incident.pk])
+    one = _queries(member_client, url)
+    people = [MembershipFactory(team=team).user for _ in range(4)]
+    for n in range(11):
+        services.incident_add_note(incident=incident, text=f"note {n}", actor=people[n % 4])
+    with django_assert_num_queries(one):
+        response = member_client.get(url)
+    assert response.content.decode().count("note ") >= 11
+
+
+def test_dashboard_with_3_or_30_incidents_costs_the_same_queries(
+    member_client, member, team, django_assert_num_queries
+):
+    _declare_many(3, member, team)
+    url = reverse("incidents:dashboard")
+    few = _queries(member_client, url)
+    _declare_many(27, member, team, start=3)
+    other_team = TeamFactory()
+    services.incident_declare(title="Another team's", severity="minor", actor=member, team=other_team)
+    with django_assert_num_queries(few):
+        response = member_client.get(url)
+    assert response.context["total"] == 31
+
+
+def test_dashboard_counts_from_its_rows_are_the_sql_counts(member_client, member, team):
+    _declare_many(12, member, team)
+    hidden = services.incident_declare(
+        title="Someone else's secret", severity="critical", actor=UserFactory(), team=TeamFactory(), private=True
+    )
+    closed = _declare_many(2, member, team, start=12)
+    for incident in closed:
+        services.incident_transition(incident=incident, to="declined", actor=member)
+    expected = selectors.open_incident_counts(user=member)
+    rows = list(selectors.incident_list(user=member))
+    assert hidden.pk not in {i.pk for i in rows}
+    assert selectors.open_incident_counts_of(rows) == expected
+    context = member_client.get(reverse("incidents:dashboard")).context
+    assert context["total"] == expected["total"] == 12
+    assert {r["severity"].slug: r["count"] for r in context["severity_counts"]} == {
+        slug: expected["by_severity"].get(slug, 0) for slug in ("critical", "major", "minor")
+    }
+    assert {r["slug"]: r["count"] for r in context["team_counts"]} == expected["by_team"]
+    assert [r["team"].name if r["team"] else None for r in context["team_counts"]] == [team.name, None]
