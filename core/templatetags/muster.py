@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django import template
 from django.utils import timezone
@@ -51,7 +52,12 @@ def status_pill(status, size: str = "") -> str:
     """A pill for a status value such as ``investigating``."""
     if not status:
         return ""
-    value = str(getattr(status, "value", status))
+    return _status_pill(str(getattr(status, "value", status)), size)
+
+
+@lru_cache(maxsize=256)
+def _status_pill(value: str, size: str) -> str:
+    # The same few statuses on every row of every page: built once each (a SafeString is immutable).
     slug = re.sub(r"[^a-z0-9_-]", "", value.lower())
     classes = f"pill status-{slug}" + (f" pill-{size}" if size in ("lg", "sm") else "")
     return format_html(
@@ -185,6 +191,15 @@ ICONS = {
 
 @register.simple_tag
 def icon(name: str, size: int = 16, label: str = "") -> str:
+    try:
+        return _icon(name, int(size), label)
+    except TypeError:  # an unhashable argument: build it afresh
+        return _icon.__wrapped__(name, int(size), label)
+
+
+@lru_cache(maxsize=512)
+def _icon(name: str, size: int, label: str) -> str:
+    # Dozens of icons per page, from a few (name, size) pairs: built once each (a SafeString is immutable).
     body = ICONS.get(name, ICONS["dot"])
     aria = format_html('role="img" aria-label="{}"', label) if label else mark_safe('aria-hidden="true"')
     return format_html(

@@ -179,7 +179,10 @@ class IncidentSerializer(serializers.ModelSerializer):
             elif name == "team":
                 out[name] = None if team is None else {"slug": team.slug, "name": team.name}
             elif name == "services":
-                out[name] = [{"slug": s.slug, "name": s.name} for s in incident.services.all()]
+                # The prefetched rows when there are some: asking the manager builds a manager per row first.
+                prefetched = getattr(incident, "_prefetched_objects_cache", {}).get("services")
+                rows = incident.services.all() if prefetched is None else prefetched
+                out[name] = [{"slug": s.slug, "name": s.name} for s in rows]
             elif name in ("customer_impact", "private"):
                 out[name] = bool(getattr(incident, name))
             elif name == "declared_by":

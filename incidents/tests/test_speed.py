@@ -180,7 +180,11 @@ def test_dashboard_with_3_or_30_incidents_costs_the_same_queries(
 def test_dashboard_counts_from_its_rows_are_the_sql_counts(member_client, member, team):
     _declare_many(12, member, team)
     hidden = services.incident_declare(
-        title="Someone else's secret", severity="critical", actor=UserFactory(), team=TeamFactory(), private=True
+        title="Someone else's secret",
+        severity="critical",
+        actor=UserFactory(),
+        team=TeamFactory(),
+        private=True,
     )
     closed = _declare_many(2, member, team, start=12)
     for incident in closed:
@@ -196,3 +200,31 @@ def test_dashboard_counts_from_its_rows_are_the_sql_counts(member_client, member
     }
     assert {r["slug"]: r["count"] for r in context["team_counts"]} == expected["by_team"]
     assert [r["team"].name if r["team"] else None for r in context["team_counts"]] == [team.name, None]
+
+
+def test_incident_url_is_what_reverse_gives(member, team, settings):
+    from django.urls import clear_script_prefix, reverse, set_script_prefix
+
+    incidents = _declare_many(2, member, team)
+    for incident in incidents:
+        assert incident.get_absolute_url() == reverse("incidents:detail", args=[incident.pk])
+    set_script_prefix("/muster/")
+    try:
+        assert incidents[0].get_absolute_url() == f"/muster/incidents/{incidents[0].pk}/"
+        assert incidents[0].get_absolute_url() == reverse("incidents:detail", args=[incidents[0].pk])
+    finally:
+        clear_script_prefix()
+    assert incidents[1].get_absolute_url() == f"/incidents/{incidents[1].pk}/"
+
+
+def test_cached_pills_and_icons_are_what_they_were():
+    from core.templatetags.muster import icon, status_pill
+
+    assert status_pill("investigating") == status_pill("investigating")
+    assert str(status_pill("investigating", "lg")) == (
+        '<span class="pill status-investigating pill-lg" data-status="investigating">'
+        '<span class="pill-dot" aria-hidden="true"></span>Investigating</span>'
+    )
+    assert status_pill("") == ""
+    assert 'width="14"' in icon("x", "14") and 'aria-label="Close &lt;me&gt;"' in icon("x", 14, "Close <me>")
+    assert icon("x", 14) == icon("x", 14) and icon("nope").endswith('<circle cx="12" cy="12" r="3"/></svg>')
