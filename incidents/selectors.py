@@ -163,6 +163,25 @@ def current_roles(incident: Incident) -> dict[str, RoleAssignment]:
     return {a.role.slug: a for a in assignments}
 
 
+def incident_fresh_declare_prime(incident: Incident, *, services: list, lead) -> Incident:
+    """Give an incident ``incident_declare`` just returned the relations its answer reads, when they are known.
+
+    Declared without services (or without a lead), it has none: nothing else ran in this process since the commit
+    when consumers run in a worker (not ``CELERY_TASK_ALWAYS_EAGER``), so the 201 answer needs no query to find out.
+    With services or a lead, or with in-process consumers (which may change the incident), it is left to load them.
+    """
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return incident
+    if not services:
+        cache = incident.__dict__.setdefault("_prefetched_objects_cache", {})
+        cache.setdefault("services", incident.services.none())
+    if lead is None and not hasattr(incident, "current_assignments"):
+        incident.current_assignments = []
+    return incident
+
+
 def incident_next_actions(incident: Incident) -> list[dict]:
     """What the responders should do next (for the incident page, and later Slack): a lead, a messenger when
     customers are affected, closing a resolved incident. Each hint has ``key``, ``title``, ``text`` and the

@@ -228,3 +228,42 @@ def test_cached_pills_and_icons_are_what_they_were():
     assert status_pill("") == ""
     assert 'width="14"' in icon("x", "14") and 'aria-label="Close &lt;me&gt;"' in icon("x", 14, "Close <me>")
     assert icon("x", 14) == icon("x", 14) and icon("nope").endswith('<circle cx="12" cy="12" r="3"/></svg>')
+
+
+@pytest.mark.parametrize("eager", [False, True])
+@pytest.mark.parametrize(
+    "extra", [{}, {"services": ["svc-a"]}, {"lead": "bob"}, {"services": ["svc-a"], "lead": "bob"}]
+)
+def test_declare_answer_is_the_stored_incident(member, team, settings, eager, extra):
+    # Declared without services or a lead (and with consumers in a worker), the 201 reads no relation back: it
+    # must still say exactly what a fresh read of the stored incident says.
+    settings.CELERY_TASK_ALWAYS_EAGER = eager
+    ServiceFactory(slug="svc-a", name="Service A", team=team)
+    client = token_client(member)
+    for headers in ({}, {"HTTP_IDEMPOTENCY_KEY": f"key-{eager}-{len(extra)}"}):
+        response = client.post(
+            LIST,
+            {"title": "Fresh", "severity": "major", "team": team.slug, **extra},
+            format="json",
+            **headers,
+        )
+        assert response.status_code == 201, response.content
+        body = response.json()
+        stored = selectors.incident_get(user=member, pk=body["id"])
+        request = APIRequestFactory().post(LIST)
+        assert body == IncidentSerializer(stored, context={"request": request}).data
+        assert [s["slug"] for s in body["services"]] == extra.get("services", [])
+        assert list(body["roles"]) == (["lead"] if "lead" in extra else [])
+
+
+def test_declare_without_relations_reads_none_back(member, team, settings, django_assert_num_queries):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    client = token_client(member)
+    payload = {"title": "Fresh", "severity": "major", "team": team.slug}
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.post(LIST, payload, format="json").status_code == 201
+    sql = " ".join(q["sql"] for q in ctx.captured_queries)
+    assert "incidents_roleassignment" not in sql and "teams_service" not in sql
+    with CaptureQueriesContext(connection) as with_lead:
+        assert client.post(LIST, {**payload, "lead": "bob"}, format="json").status_code == 201
+    assert "incidents_roleassignment" in " ".join(q["sql"] for q in with_lead.captured_queries)
