@@ -267,3 +267,20 @@ def test_declare_without_relations_reads_none_back(member, team, settings, djang
     with CaptureQueriesContext(connection) as with_lead:
         assert client.post(LIST, {**payload, "lead": "bob"}, format="json").status_code == 201
     assert "incidents_roleassignment" in " ".join(q["sql"] for q in with_lead.captured_queries)
+
+
+def test_the_incident_page_asks_for_the_assignable_people_once(member_client, member, team):
+    incident = _declare_many(1, member, team, start=1)[0]
+    assert incident.team == team
+    with CaptureQueriesContext(connection) as ctx:
+        html = member_client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    team_members = [
+        q
+        for q in ctx.captured_queries
+        if q["sql"].startswith('SELECT "teams_membership"."user_id"')
+        and '"teams_membership"."team_id" =' in q["sql"]
+    ]
+    assert len(team_members) == 1
+    # Both pickers (roles and paging) still list the team's people.
+    colleague = team.memberships.exclude(user=member).select_related("user").first().user
+    assert html.count(f'value="{colleague.pk}"') >= 2
