@@ -44,6 +44,17 @@ def incident_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[In
     return apply_filters(qs, filters or {})
 
 
+def incident_board_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Incident]:
+    """``incident_list`` for the web's rows (the dashboard and the incident list): the severity, the team and the
+    current roles, without the services and the declarer that the rows do not show (one query and a join less)."""
+    qs = (
+        incident_visible_queryset(user=user)
+        .select_related("severity", "team")
+        .prefetch_related(current_assignments_prefetch())
+    )
+    return apply_filters(qs, filters or {})
+
+
 def _as_list(value) -> list:
     if value is None or value == "":
         return []

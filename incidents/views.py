@@ -180,7 +180,7 @@ def _form_errors_message(request: HttpRequest, form) -> None:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    open_incidents = _with_leads(selectors.incident_list(user=user, filters={"status": "open"}))
+    open_incidents = _with_leads(selectors.incident_board_list(user=user, filters={"status": "open"}))
     # The counts are of the rows just loaded (the same visible open incidents): no second and third query.
     counts = selectors.open_incident_counts_of(open_incidents)
     severities = list(selectors.severity_list())
@@ -222,7 +222,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     if form.is_bound:
         form.is_valid()  # invalid fields are shown as errors and left out of the filters
         filters = form.filters()
-    paginator = Paginator(selectors.incident_list(user=request.user, filters=filters), PAGE_SIZE)
+    paginator = Paginator(selectors.incident_board_list(user=request.user, filters=filters), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = _with_leads(page.object_list)
     return render(
