@@ -6,9 +6,11 @@ the same number of queries for 3 incidents as for 30. Input serializers check sh
 """
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from core.api.serializers import PersonField, PersonSerializer, StrictInputSerializer, absolute_url, person
 from incidents import selectors, services, state
@@ -23,6 +25,19 @@ from teams.api.serializers import (
 
 TEXT_MAX = services.TEXT_MAX
 _DATETIME = serializers.DateTimeField()
+
+
+def _datetime_text(value):
+    """``DateTimeField().to_representation(value)`` for the aware datetimes the database gives (ISO 8601 in the
+    current time zone, ``Z`` for UTC), without the field's per-call settings lookups; anything else goes to DRF."""
+    if value is None:
+        return None
+    if getattr(value, "tzinfo", None) is None or api_settings.DATETIME_FORMAT.lower() != ISO_8601:
+        return _DATETIME.to_representation(value)
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 _PK_MARK = 987654321987654321  # stands for the id while a URL is reversed once
 TITLE_MAX = services.TITLE_MAX
 SERVICES_MAX = services.SERVICES_MAX
@@ -127,7 +142,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     def get_roles(self, incident: Incident) -> dict:
         # Built by hand in RoleHolderSerializer's shape: one serializer per role per row is a measurable share of
         # a 200-row page (bench/README.md).
-        to_time = _DATETIME.to_representation
+        to_time = _datetime_text
         return {
             slug: {"user": person(assignment.user), "assigned_at": to_time(assignment.assigned_at)}
             for slug, assignment in selectors.current_roles(incident).items()
@@ -153,7 +168,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         half of a list page (bench/README.md, issue 10). Fields named in ``Meta.fields`` that have no builder
         here (a subclass's, a new one) go through their DRF field as before.
         """
-        to_time = _DATETIME.to_representation
+        to_time = _datetime_text
         severity = incident.severity
         team = incident.team
         out = {}

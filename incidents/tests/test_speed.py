@@ -284,3 +284,29 @@ def test_the_incident_page_asks_for_the_assignable_people_once(member_client, me
     # Both pickers (roles and paging) still list the team's people.
     colleague = team.memberships.exclude(user=member).select_related("user").first().user
     assert html.count(f'value="{colleague.pk}"') >= 2
+
+
+def test_datetime_text_is_what_drf_writes(settings):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from django.utils import timezone as dj_timezone
+
+    from incidents.api.serializers import _datetime_text
+
+    drf = serializers.DateTimeField()
+    values = [
+        datetime(2026, 12, 8, 0, 5, 7, tzinfo=UTC),
+        datetime(2026, 12, 8, 0, 5, 7, 123456, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(2026, 12, 8, 0, 5, 7),  # naive: DRF's own path
+        "2026-12-08T00:05:07Z",
+        None,
+    ]
+    for value in values:
+        assert _datetime_text(value) == (None if value is None else drf.to_representation(value))
+    with dj_timezone.override("Europe/Paris"):
+        assert (
+            _datetime_text(values[1])
+            == drf.to_representation(values[1])
+            == "2026-12-08T01:05:07.123456+01:00"
+        )
