@@ -238,7 +238,8 @@ def slot(context, name: str, obj=None) -> str:
 @register.simple_tag(takes_context=True)
 def nav_links(context, place: str = "main") -> list:
     """The navigation entries of ``place`` the user may see, each with its URL and whether it is current."""
-    from django.urls import NoReverseMatch, reverse
+    from django.conf import settings
+    from django.urls import get_script_prefix, get_urlconf
 
     from core import slots
 
@@ -250,9 +251,8 @@ def nav_links(context, place: str = "main") -> list:
     for entry in slots.nav_entries(place):
         if entry.staff_only and not getattr(user, "is_staff", False):
             continue
-        try:
-            url = reverse(entry.url_name)
-        except NoReverseMatch:
+        url = _nav_url(entry.url_name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+        if url is None:
             continue
         exact = here[1] in entry.namespaces
         links.append(
@@ -263,6 +263,18 @@ def nav_links(context, place: str = "main") -> list:
         for link in links:
             link["current"] = link["exact"]
     return links
+
+
+@lru_cache(maxsize=256)
+def _nav_url(url_name: str, urlconf: str, prefix: str) -> str | None:
+    """A navigation entry's URL (None when it is not mounted), reversed once per URLconf and script prefix: every
+    page shows the navigation twice (the top bar and the account menu)."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse(url_name, urlconf=urlconf)
+    except NoReverseMatch:
+        return None
 
 
 @register.simple_tag
