@@ -310,3 +310,25 @@ def test_datetime_text_is_what_drf_writes(settings):
             == drf.to_representation(values[1])
             == "2026-12-08T01:05:07.123456+01:00"
         )
+
+
+def test_catalogue_choices_render_as_before_with_one_query_per_form(member, team):
+    from django import forms as dj_forms
+
+    from incidents.forms import DeclareForm, IncidentEditForm
+
+    TeamFactory(name="Another team")
+    ServiceFactory(name="Zeta", team=team)
+    ServiceFactory(name="Alpha", team=team)
+    incident = _declare_many(1, member, team, start=1)[0]
+    for make in (lambda: IncidentEditForm.for_incident(incident), lambda: DeclareForm()):
+        fast, default = make(), make()
+        for name in ("team", "services"):
+            default.fields[name].iterator = dj_forms.models.ModelChoiceIterator
+        with CaptureQueriesContext(connection) as ctx:
+            html = str(fast["team"]) + str(fast["services"]) + str(fast["team"]) + str(fast["services"])
+        assert len(ctx.captured_queries) == 2  # one per field, however often it is rendered
+        assert html == str(default["team"]) + str(default["services"]) + str(default["team"]) + str(
+            default["services"]
+        )
+        assert "Another team" in html and html.index("Alpha") < html.index("Zeta")
