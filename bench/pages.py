@@ -18,8 +18,10 @@ alike; the ratio reported is the median over the rounds of (path req/s) / (``/he
 The load generator is a small raw-socket HTTP/1.1 client (one thread per connection, prebuilt requests), which
 costs a fraction of httpx's CPU, so more of the two cores go to the server, as with ``wrk``.
 
+Beside each ratio it prints the CPU per request of gunicorn, PostgreSQL and the client, and the CPU ratio
+(``/healthz``'s total CPU per request over the path's), which a busy machine disturbs far less than throughput.
 After the HTTP rounds it measures each path in-process with Django's test client (no HTTP, one thread): SQL
-statements and CPU ms per request, which a busy machine disturbs far less than throughput.
+statements and CPU ms per request.
 
     .venv/bin/python bench/pages.py                                  # 3 rounds x 4 s per path, 16 connections
     .venv/bin/python bench/pages.py --rounds 5 --seconds 6 -c 16
