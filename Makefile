@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup install migrate demo lint format check worker beat browser clean bench
+.PHONY: run test setup install migrate demo lint format check worker beat browser clean bench bench-pages
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Muster needs Python 3.11 or newer"'
@@ -77,6 +77,11 @@ check: lint test
 bench: install
 	$(PY) bench/declare.py
 	$(PY) bench/list_pages.py
+	$(PY) bench/pages.py
+
+## The hot paths (declare, API list of 50, incident page, dashboard) as ratios to /healthz, about 2 minutes.
+bench-pages: install
+	$(PY) bench/pages.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache db.sqlite3

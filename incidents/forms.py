@@ -12,13 +12,34 @@ from teams.models import Service, Team
 from teams.selectors import assignable_user_list
 
 
+class CatalogueChoiceIterator(forms.models.ModelChoiceIterator):
+    """The choices of a small catalogue (teams, services) read with one plain query, kept for the form.
+
+    Django's iterator reads through ``QuerySet.iterator()``, which on PostgreSQL is a server-side cursor (DECLARE,
+    FETCH, CLOSE: three round trips) every time the choices are rendered; the incident page renders two such fields
+    on every load (bench/README.md, issue 10).
+    """
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class CatalogueChoiceField(forms.ModelChoiceField):
+    iterator = CatalogueChoiceIterator
+
+
 class ServiceChoiceField(forms.ModelMultipleChoiceField):
+    iterator = CatalogueChoiceIterator
+
     def label_from_instance(self, obj: Service) -> str:
         return obj.name
 
 
 def _team_field(**kwargs) -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+    return CatalogueChoiceField(
         queryset=Team.objects.order_by("name"),
         to_field_name="slug",
         required=False,

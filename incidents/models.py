@@ -129,9 +129,20 @@ class Incident(TimeStampedModel):
         return self.status in OPEN_STATUSES
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
+        # Reversed once per URLconf and script prefix, then formatted: every row of the lists and the dashboard
+        # asks for it, and a reverse() each was a measurable share of those pages (bench/README.md, issue 10).
+        from django.urls import get_script_prefix, get_urlconf, reverse
 
-        return reverse("incidents:detail", args=[self.pk])
+        key = (get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+        parts = _DETAIL_URL_PARTS.get(key)
+        if parts is None:
+            head, _, tail = reverse("incidents:detail", args=[_PK_MARK]).partition(str(_PK_MARK))
+            parts = _DETAIL_URL_PARTS[key] = (head, tail)
+        return f"{parts[0]}{int(self.pk)}{parts[1]}"
+
+
+_PK_MARK = 987654321987654321
+_DETAIL_URL_PARTS: dict[tuple, tuple[str, str]] = {}
 
 
 class RoleAssignment(models.Model):

@@ -49,7 +49,6 @@ from incidents.forms import (
 from incidents.hints import Hint, HintAction, incident_hints
 from incidents.models import Incident, Source
 from incidents.timeline import FIELD_LABELS, timeline_entries
-from teams.models import Team
 from teams.selectors import assignable_user_groups
 
 PAGE_SIZE = 25
@@ -250,8 +249,9 @@ def _final_update_hint(incident: Incident) -> Hint:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    open_incidents = _with_leads(selectors.incident_list(user=user, filters={"status": "open"}))
-    counts = selectors.open_incident_counts(user=user)
+    open_incidents = _with_leads(selectors.incident_board_list(user=user, filters={"status": "open"}))
+    # The counts are of the rows just loaded (the same visible open incidents): no second and third query.
+    counts = selectors.open_incident_counts_of(open_incidents)
     severities = list(selectors.severity_list())
     groups = []
     for severity in severities:
@@ -264,7 +264,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for incident in mine:
         incident.my_roles = [a.role for a in incident.current_assignments if a.user_id == user.pk]
     by_team = counts["by_team"]
-    teams = {t.slug: t for t in Team.objects.filter(slug__in=[s for s in by_team if s])}
+    teams = {i.team.slug: i.team for i in open_incidents if i.team_id is not None}
     team_counts = sorted(
         ({"team": teams.get(slug), "slug": slug, "count": n} for slug, n in by_team.items()),
         key=lambda row: (-row["count"], row["team"].name if row["team"] else "~"),
@@ -291,7 +291,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     if form.is_bound:
         form.is_valid()  # invalid fields are shown as errors and left out of the filters
         filters = form.filters()
-    paginator = Paginator(selectors.incident_list(user=request.user, filters=filters), PAGE_SIZE)
+    paginator = Paginator(selectors.incident_board_list(user=request.user, filters=filters), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = _with_leads(page.object_list)
     return render(

@@ -68,15 +68,24 @@ def assignable_user_list() -> QuerySet:
 
 
 def assignable_user_groups(*, team: Team | None) -> dict[str, list]:
-    """The assignable users as a picker offers them: ``team``'s members first, then everyone else (two queries)."""
-    users = list(assignable_user_list())
-    member_ids = (
-        set(Membership.objects.filter(team=team).values_list("user_id", flat=True)) if team else set()
-    )
-    return {
-        "team": [u for u in users if u.pk in member_ids],
-        "others": [u for u in users if u.pk not in member_ids],
-    }
+    """The assignable users as a picker offers them: ``team``'s members first, then everyone else (two queries).
+
+    Kept on the ``team`` object for the request, like ``user_team_ids``: the incident page offers the same
+    people in its roles panel and its paging panel, from the same ``incident.team``.
+    """
+    cached = getattr(team, "_muster_assignable_groups", None) if team is not None else None
+    if cached is None:
+        users = list(assignable_user_list())
+        member_ids = (
+            set(Membership.objects.filter(team=team).values_list("user_id", flat=True)) if team else set()
+        )
+        cached = (
+            [u for u in users if u.pk in member_ids],
+            [u for u in users if u.pk not in member_ids],
+        )
+        if team is not None:
+            team._muster_assignable_groups = cached
+    return {"team": list(cached[0]), "others": list(cached[1])}
 
 
 def user_get(*, username: str):

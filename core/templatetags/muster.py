@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from django import template
 from django.utils import timezone
@@ -53,7 +54,12 @@ def status_pill(status, size: str = "") -> str:
     """A pill for a status value such as ``investigating``."""
     if not status:
         return ""
-    value = str(getattr(status, "value", status))
+    return _status_pill(str(getattr(status, "value", status)), size)
+
+
+@lru_cache(maxsize=256)
+def _status_pill(value: str, size: str) -> str:
+    # The same few statuses on every row of every page: built once each (a SafeString is immutable).
     slug = re.sub(r"[^a-z0-9_-]", "", value.lower())
     classes = f"pill status-{slug}" + (f" pill-{size}" if size in ("lg", "sm") else "")
     return format_html(
@@ -187,6 +193,15 @@ ICONS = {
 
 @register.simple_tag
 def icon(name: str, size: int = 16, label: str = "") -> str:
+    try:
+        return _icon(name, int(size), label)
+    except TypeError:  # an unhashable argument: build it afresh
+        return _icon.__wrapped__(name, int(size), label)
+
+
+@lru_cache(maxsize=512)
+def _icon(name: str, size: int, label: str) -> str:
+    # Dozens of icons per page, from a few (name, size) pairs: built once each (a SafeString is immutable).
     body = ICONS.get(name, ICONS["dot"])
     aria = format_html('role="img" aria-label="{}"', label) if label else mark_safe('aria-hidden="true"')
     return format_html(
@@ -225,7 +240,8 @@ def slot(context, name: str, obj=None) -> str:
 @register.simple_tag(takes_context=True)
 def nav_links(context, place: str = "main") -> list:
     """The navigation entries of ``place`` the user may see, each with its URL and whether it is current."""
-    from django.urls import NoReverseMatch, reverse
+    from django.conf import settings
+    from django.urls import get_script_prefix, get_urlconf
 
     from core import slots
 
@@ -237,9 +253,8 @@ def nav_links(context, place: str = "main") -> list:
     for entry in slots.nav_entries(place):
         if entry.staff_only and not getattr(user, "is_staff", False):
             continue
-        try:
-            url = reverse(entry.url_name)
-        except NoReverseMatch:
+        url = _nav_url(entry.url_name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+        if url is None:
             continue
         exact = here[1] in entry.namespaces
         links.append(
@@ -269,6 +284,18 @@ def _nav_badge(entry, user) -> int | None:
         logger.exception("The badge of the navigation entry %r failed", entry.name)
         return None
     return count or None
+
+
+@lru_cache(maxsize=256)
+def _nav_url(url_name: str, urlconf: str, prefix: str) -> str | None:
+    """A navigation entry's URL (None when it is not mounted), reversed once per URLconf and script prefix: every
+    page shows the navigation twice (the top bar and the account menu)."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse(url_name, urlconf=urlconf)
+    except NoReverseMatch:
+        return None
 
 
 @register.simple_tag

@@ -6,9 +6,11 @@ the same number of queries for 3 incidents as for 30. Input serializers check sh
 """
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from core.api.serializers import PersonField, PersonSerializer, StrictInputSerializer, absolute_url, person
 from incidents import selectors, services, state
@@ -23,10 +25,36 @@ from teams.api.serializers import (
 
 TEXT_MAX = services.TEXT_MAX
 _DATETIME = serializers.DateTimeField()
+
+
+def _datetime_text(value):
+    """``DateTimeField().to_representation(value)`` for the aware datetimes the database gives (ISO 8601 in the
+    current time zone, ``Z`` for UTC), without the field's per-call settings lookups; anything else goes to DRF."""
+    if value is None:
+        return None
+    if getattr(value, "tzinfo", None) is None or api_settings.DATETIME_FORMAT.lower() != ISO_8601:
+        return _DATETIME.to_representation(value)
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 _PK_MARK = 987654321987654321  # stands for the id while a URL is reversed once
 TITLE_MAX = services.TITLE_MAX
 SERVICES_MAX = services.SERVICES_MAX
 STATUS_CHOICES = Incident.Status.choices
+_TIME_FIELDS = frozenset(
+    {
+        "declared_at",
+        "investigating_at",
+        "identified_at",
+        "monitoring_at",
+        "resolved_at",
+        "closed_at",
+        "declined_at",
+        "updated_at",
+        "created_at",
+    }
+)
 
 # --- Catalogue --------------------------------------------------------------------------------------
 
@@ -115,7 +143,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     def get_roles(self, incident: Incident) -> dict:
         # Built by hand in RoleHolderSerializer's shape: one serializer per role per row is a measurable share of
         # a 200-row page (bench/README.md).
-        to_time = _DATETIME.to_representation
+        to_time = _datetime_text
         return {
             slug: {"user": person(assignment.user), "assigned_at": to_time(assignment.assigned_at)}
             for slug, assignment in selectors.current_roles(incident).items()
@@ -133,6 +161,65 @@ class IncidentSerializer(serializers.ModelSerializer):
     def get_web_url(self, incident: Incident) -> str | None:
         template = self._url_template("incidents:detail")
         return template.format(pk=incident.pk) if template else None
+
+    def to_representation(self, incident: Incident) -> dict:
+        """The same dict DRF's field machinery builds (``tests`` compare them byte for byte), built by hand.
+
+        Building the field tree and walking it cost more than the declare itself for the 201 answer, and about
+        half of a list page (bench/README.md, issue 10). Fields named in ``Meta.fields`` that have no builder
+        here (a subclass's, a new one) go through their DRF field as before.
+        """
+        to_time = _datetime_text
+        severity = incident.severity
+        team = incident.team
+        out = {}
+        for name in self.Meta.fields:
+            if name in _TIME_FIELDS:
+                value = getattr(incident, name)
+                out[name] = None if value is None else to_time(value)
+            elif name == "id":
+                out[name] = incident.pk
+            elif name == "reference":
+                out[name] = incident.reference
+            elif name in ("title", "summary"):
+                out[name] = str(getattr(incident, name))
+            elif name == "severity":
+                out[name] = {
+                    "slug": severity.slug,
+                    "name": severity.name,
+                    "rank": severity.rank,
+                    "colour": severity.colour,
+                }
+            elif name == "status":
+                out[name] = str(incident.status)
+            elif name == "team":
+                out[name] = None if team is None else {"slug": team.slug, "name": team.name}
+            elif name == "services":
+                # The prefetched rows when there are some: asking the manager builds a manager per row first.
+                prefetched = getattr(incident, "_prefetched_objects_cache", {}).get("services")
+                rows = incident.services.all() if prefetched is None else prefetched
+                out[name] = [{"slug": s.slug, "name": s.name} for s in rows]
+            elif name in ("customer_impact", "private"):
+                out[name] = bool(getattr(incident, name))
+            elif name == "declared_by":
+                out[name] = person(incident.declared_by)
+            elif name == "roles":
+                out[name] = self.get_roles(incident)
+            elif name == "allowed_transitions":
+                out[name] = self.get_allowed_transitions(incident)
+            elif name == "url":
+                out[name] = self.get_url(incident)
+            elif name == "web_url":
+                out[name] = self.get_web_url(incident)
+            else:
+                out[name] = self._field_representation(name, incident)
+        return out
+
+    def _field_representation(self, name: str, incident: Incident):
+        """One field as DRF's ``Serializer.to_representation`` renders it."""
+        field = self.fields[name]
+        attribute = field.get_attribute(incident)
+        return None if attribute is None else field.to_representation(attribute)
 
     def _url_template(self, name: str) -> str | None:
         """Reverse once per response, not twice per row: '<absolute url with {pk}>' (None if not mounted)."""

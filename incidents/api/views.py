@@ -230,6 +230,7 @@ class IncidentListView(IncidentMixin, ApiView):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             incident = services.incident_declare(actor=request.user, source=Source.API, **data)
+            selectors.incident_fresh_declare_prime(incident, services=data["services"], lead=data["lead"])
             return self.incident_response(incident, status.HTTP_201_CREATED)
         incident, created = services.incident_declare_once(
             idempotency_key=key,
@@ -239,6 +240,8 @@ class IncidentListView(IncidentMixin, ApiView):
             actor=request.user,
             **data,
         )
+        if created:
+            selectors.incident_fresh_declare_prime(incident, services=data["services"], lead=data["lead"])
         response = self.incident_response(incident, status.HTTP_201_CREATED)
         if not created:
             response["Idempotent-Replayed"] = "true"
