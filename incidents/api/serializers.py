@@ -179,6 +179,8 @@ class IncidentSerializer(serializers.ModelSerializer):
                 out[name] = None if value is None else to_time(value)
             elif name == "id":
                 out[name] = incident.pk
+            elif name == "version":
+                out[name] = incident.version
             elif name == "reference":
                 out[name] = incident.reference
             elif name in ("title", "summary"):

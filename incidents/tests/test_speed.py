@@ -92,17 +92,20 @@ def test_hand_built_answer_of_a_fresh_declare_is_what_drf_builds(member, team):
 
 
 def test_a_field_without_a_builder_goes_through_drf(member, varied):
-    class WithVersion(IncidentSerializer):
-        version = serializers.IntegerField(read_only=True)
+    class WithLoudTitle(IncidentSerializer):
+        loud_title = serializers.SerializerMethodField()
 
         class Meta(IncidentSerializer.Meta):
-            fields = [*IncidentSerializer.Meta.fields, "version"]
+            fields = [*IncidentSerializer.Meta.fields, "loud_title"]
+
+        def get_loud_title(self, incident) -> str:
+            return incident.title.upper()
 
     incident = selectors.incident_get(user=member, pk=varied[0].pk)
-    data = WithVersion(incident, context={"request": None}).data
-    assert list(data)[-1] == "version"
-    assert data["version"] == incident.version > 1
-    assert data == _drf_representation(WithVersion(incident, context={"request": None}), incident)
+    data = WithLoudTitle(incident, context={"request": None}).data
+    assert list(data)[-1] == "loud_title"
+    assert data["loud_title"] == incident.title.upper()
+    assert data == _drf_representation(WithLoudTitle(incident, context={"request": None}), incident)
 
 
 # --- Constant query counts --------------------------------------------------------------------------
