@@ -86,7 +86,8 @@ FIELD_LABELS = {
 }
 
 
-def show_value(value) -> str:
+def show_value(value, limit: int | None = 120) -> str:
+    """A changed field's value in words, cut at ``limit`` characters (None: in full, as exports want it)."""
     if value is None or value == "" or value == []:
         return "none"
     if isinstance(value, bool):
@@ -94,7 +95,7 @@ def show_value(value) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     text = str(value)
-    return text if len(text) <= 120 else text[:117] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "…"
 
 
 def _data(event: TimelineEvent) -> dict[str, Any]:

@@ -48,7 +48,7 @@ from incidents.forms import (
 )
 from incidents.hints import Hint, HintAction, incident_hints
 from incidents.models import Incident, Source
-from incidents.timeline import FIELD_LABELS, timeline_entries
+from incidents.timeline import FIELD_LABELS, show_value, timeline_entries
 from teams.selectors import assignable_user_groups
 
 PAGE_SIZE = 25
@@ -650,24 +650,13 @@ def _entry_actor(event) -> str:
     return muster_tags.display_name(event.actor)
 
 
-def _export_value(value) -> str:
-    """A changed field's value in full (the page shortens long ones; a postmortem wants all of it)."""
-    if value is None or value == "" or value == []:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
 def _export_changes(entry) -> str:
     changes = entry.data.get("changes")
     if not isinstance(changes, dict):
         return ""
     return "; ".join(
         f"{FIELD_LABELS.get(name, name.replace('_', ' ').capitalize())}: "
-        f"{_export_value(change.get('old'))} → {_export_value(change.get('new'))}"
+        f"{show_value(change.get('old'), None)} → {show_value(change.get('new'), None)}"
         for name, change in changes.items()
         if isinstance(change, dict)
     )
