@@ -34,6 +34,7 @@ from incidents.forms import (
     TransitionForm,
     UpdateForm,
 )
+from incidents.live import global_page_key, incident_page_key, live_page
 from incidents.models import Incident, Source
 from incidents.timeline import timeline_entries
 from teams.models import Team
@@ -96,7 +97,7 @@ def _region_context(
         )
     if SIDEBAR in regions:
         ctx["targets"] = [
-            {"value": s.value, "label": state.ACTION_LABELS[s], "status": s.value}
+            {"value": s.value, "label": _action_label(incident.status, s), "status": s.value}
             for s in state.allowed_targets(incident.status)
         ]
         ctx["role_rows"] = [{"role": r, "assignment": current.get(r.slug)} for r in selectors.role_list()]
@@ -110,6 +111,13 @@ def _region_context(
     if UPDATE_FORM in regions:
         ctx["update_form"] = forms.get("update_form") or UpdateForm()
     return ctx
+
+
+def _action_label(current: str, target: state.Status) -> str:
+    """The button for a move: going back to investigating from resolved is reopening, and says so."""
+    if current == state.Status.RESOLVED and target == state.Status.INVESTIGATING:
+        return "Reopen"
+    return state.ACTION_LABELS[target]
 
 
 ALL_REGIONS = frozenset({HEADER, SIDEBAR, TIMELINE, NOTE_FORM, UPDATE_FORM})
@@ -179,6 +187,7 @@ def _form_errors_message(request: HttpRequest, form) -> None:
 
 @login_required
 @require_GET
+@live_page(global_page_key)
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     open_incidents = _with_leads(selectors.incident_list(user=user, filters={"status": "open"}))
@@ -216,6 +225,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@live_page(global_page_key)
 def incident_list(request: HttpRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET or None)
     filters: dict = {}
@@ -320,14 +330,18 @@ def declare(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@live_page(incident_page_key)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The incident page. It stays current by polling itself (``incidents.live``): a ``204`` while nothing changed,
+    else the page, whose ``data-live-region`` parts the browser swaps in."""
     return _render_detail(request, _get_incident(request, pk))
 
 
 @login_required
 @require_GET
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    """The timeline partial (polled every 15 s); with htmx the header comes along out of band."""
+    """The timeline partial (the incident page itself stays current through ``incidents.live``); with htmx the
+    header comes along out of band."""
     incident = _get_incident(request, pk)
     regions = {TIMELINE, HEADER} if request.htmx else {TIMELINE}
     ctx = _region_context(request, incident, regions)
