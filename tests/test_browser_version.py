@@ -246,4 +246,12 @@ def test_the_dashboard_and_the_list_show_an_incident_declared_elsewhere(
     row = page.locator(f"tr[data-incident='{incident.pk}']")
     expect(row).to_contain_text("Investigating")
     assert any(f"incident-row-{incident.pk}" in f for f in page.evaluate("window.__flashed"))
+
+    # The highlight fades; for someone who asked for reduced motion it is a steady outline instead.
+    style = "el => { const s = getComputedStyle(el); return [s.animationName, s.outlineStyle]; }"
+    probe = "document.querySelector('[data-testid=results-count]')"
+    page.evaluate(f"{probe}.classList.add('live-changed')")
+    assert page.locator("[data-testid=results-count]").evaluate(style) == ["live-flash", "none"]
+    page.emulate_media(reduced_motion="reduce")
+    assert page.locator("[data-testid=results-count]").evaluate(style) == ["none", "solid"]
     assert not real_errors(errors), errors
