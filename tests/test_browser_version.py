@@ -159,7 +159,7 @@ def test_a_click_on_a_stale_page_is_refused_with_what_changed(browser, live_serv
     a.route(POLL, lambda route: route.abort())
 
     # Meanwhile Eve makes Bob lead and pages Dave.
-    incident = services.incident_assign_role(
+    services.incident_assign_role(
         incident=incident, role="lead", user=crew["bob"], actor=crew["eve"], source="web"
     )
     from paging import services as paging_services

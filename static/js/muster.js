@@ -248,17 +248,24 @@
     var oc = oldEl.children;
     var nc = newEl.children;
     var marked = 0;
+    if (!nc.length && !oc.length) { flash(newEl); return 1; }
     if (nc.length && oc.length === nc.length) {
       for (var i = 0; i < nc.length; i++) marked += markChanges(oc[i], nc[i]);
       if (marked) return marked;
-    } else if (nc.length) {
-      var before = {};
-      Array.prototype.forEach.call(oc, function (c) { if (c.id) before[c.id] = c; });
-      Array.prototype.forEach.call(nc, function (c) {
-        if (c.id && before[c.id]) marked += markChanges(before[c.id], c);
-        else if (c.id) { flash(c); marked++; }
+    } else {
+      // Parts came or went: highlight what is new (by id, else by its text); a part that went is gone, which
+      // shows by itself.
+      var byId = {};
+      var texts = {};
+      Array.prototype.forEach.call(oc, function (c) {
+        if (c.id) byId[c.id] = c;
+        texts[liveText(c)] = true;
       });
-      if (marked) return marked;
+      Array.prototype.forEach.call(nc, function (c) {
+        if (c.id && byId[c.id]) marked += markChanges(byId[c.id], c);
+        else if (!texts[liveText(c)]) { flash(c); marked++; }
+      });
+      return marked;
     }
     flash(newEl);
     return 1;
