@@ -232,6 +232,9 @@ ONCALL_DEFAULT_WAIT_MINUTES = env.int("ONCALL_DEFAULT_WAIT_MINUTES", default=15)
 ONCALL_COUNTDOWN_MAX_SECONDS = env.int("ONCALL_COUNTDOWN_MAX_SECONDS", default=60)  # longer waits: re-woken
 ONCALL_SWEEP_SECONDS = env.int("ONCALL_SWEEP_SECONDS", default=15)
 ONCALL_SWEEP_GRACE_SECONDS = env.float("ONCALL_SWEEP_GRACE_SECONDS", default=10)  # overdue this long: swept
+# An open incident of this severity (a slug) or worse with nobody paged and nobody acknowledging shows a warning
+# with a one-click page; a team whose policy pages automatically at a lower severity widens it for its incidents.
+PAGING_WARN_SEVERITY = env("PAGING_WARN_SEVERITY", default="critical")
 CELERY_BEAT_SCHEDULE["sweep-pages"] = {
     "task": "paging.tasks.sweep_pages",
     "schedule": timedelta(seconds=ONCALL_SWEEP_SECONDS),

@@ -13,6 +13,10 @@ app fills the slots it wants in its ``AppConfig.ready()``::
         context=lambda obj, user: {"pages": page_list_for_incident(incident=obj)},
     )
     register_nav(name="oncall", label="On call", url_name="oncall:index", icon="clock", order=40)
+    register_nav(name="pages", label="My pages", url_name="paging:pages", badge=ringing_count)
+
+A navigation entry's ``badge(user)`` returns a count to show beside its label (``None`` or 0 shows none). It is
+called only for a signed-in user, on every page, so it must cost at most one query.
 
 The slots the house offers:
 
@@ -31,6 +35,7 @@ slot                where                                         ``obj``
 ``dashboard.side``  the dashboard, side column                    ``None``
 ``page.banner``     every page, under the top bar                 ``None``
 ``page.actions``    every page, the top bar's buttons              ``None``
+``page.search``     every page, the top bar's search box          ``None``
 ==================  ===========================================  ==========================================
 
 ``context(obj, user)`` returns the panel's template context, or ``None`` to leave the panel out for this user. It
@@ -44,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PanelContext = Callable[[Any, Any], dict[str, Any] | None]
+NavBadge = Callable[[Any], int | None]
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class NavEntry:
     staff_only: bool = False
     # "main": the top navigation; "menu": the account menu.
     place: str = "main"
+    # A count beside the label for the signed-in user (e.g. pages ringing for them), or None.
+    badge: NavBadge | None = field(default=None, compare=False)
+    # What the count counts, for screen readers ("ringing").
+    badge_label: str = ""
 
 
 _panels: dict[str, dict[str, Panel]] = {}
@@ -102,6 +112,8 @@ def register_nav(
     namespaces: tuple[str, ...] = (),
     staff_only: bool = False,
     place: str = "main",
+    badge: NavBadge | None = None,
+    badge_label: str = "",
 ) -> NavEntry:
     if place not in ("main", "menu"):
         raise ValueError("A navigation entry goes in 'main' or 'menu'.")
@@ -114,6 +126,8 @@ def register_nav(
         namespaces=namespaces,
         staff_only=staff_only,
         place=place,
+        badge=badge,
+        badge_label=badge_label,
     )
     _nav[f"{place}:{name}"] = entry
     return entry

@@ -1,5 +1,11 @@
 """The incident admin for support leads. Every write goes through ``incidents.services`` with ``source="admin"``, so
 the timeline records admin changes like any other; private incidents stay invisible to those who may not see them.
+
+Stale pages: the change form and the actions' confirmation page carry the version of each incident they were
+rendered with (``Incident.version``), and the services refuse a save or an action when what it changes has changed
+since (``StaleState``: "Bob Okafor became incident lead 2 min ago"). The refusal is an admin message; nothing is
+changed. A refused change form is shown again with the user's input and the current version, so that saving it
+again is a choice made knowing what changed.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from core.admin import (
     SafeActionIdsMixin,
     copy_saved,
 )
-from core.errors import DomainError
+from core.errors import DomainError, StaleState
 from incidents import permissions, selectors, services, state
 from incidents.models import (
     ConsumerRun,
@@ -171,6 +177,29 @@ class TransitionForm(forms.Form):
 
 # --- Incident -------------------------------------------------------------------------------------------
 
+#: Where ``save_model`` leaves the current version of an incident whose save was refused as stale.
+_CURRENT_VERSION = "_muster_incident_current_version"
+
+
+class IncidentAdminForm(forms.ModelForm):
+    """The change form, with the version of the incident it was rendered with (a hidden field)."""
+
+    shown_version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["shown_version"].initial = self.instance.version
+
+
+def _version_field(pk) -> str:
+    """The name of the confirmation page's hidden input holding an incident's version as shown."""
+    return f"version_{pk}"
+
 
 MILESTONES = (
     "investigating_at",
@@ -206,6 +235,7 @@ class IncidentAdmin(
     date_hierarchy = "declared_at"
     ordering = ("-declared_at", "-id")
     filter_horizontal = ("services",)
+    form = IncidentAdminForm
     list_per_page = 50
     actions = ("assign_lead", "assign_messenger", "change_severity", "transition_status")
 
@@ -218,7 +248,18 @@ class IncidentAdmin(
     change_fieldsets = (
         (
             None,
-            {"fields": ("reference", "title", "summary", "team", "services", "customer_impact", "private")},
+            {
+                "fields": (
+                    "reference",
+                    "title",
+                    "summary",
+                    "team",
+                    "services",
+                    "customer_impact",
+                    "private",
+                    "shown_version",
+                )
+            },
         ),
         (
             "Status and severity",
@@ -304,13 +345,39 @@ class IncidentAdmin(
     # -- Change form: descriptive fields only; saving goes through the services
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.change_fieldsets
+        if obj is None:
+            return self.add_fieldsets
+        if not self.has_change_permission(request, obj):
+            # A read-only page saves nothing, so it carries no version (it would show as an empty row).
+            return tuple(
+                (name, {**options, "fields": tuple(f for f in options["fields"] if f != "shown_version")})
+                for name, options in self.change_fieldsets
+            )
+        return self.change_fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.change_readonly_fields
 
     def get_inlines(self, request, obj):
         return () if obj is None else (RoleAssignmentInline, TimelineEventInline)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """After a save refused as stale, the form shown again carries the current version (the user has been
+        told what changed; saving again applies their input over it)."""
+        form_class = super().get_form(request, obj, change, **kwargs)
+        current = getattr(request, _CURRENT_VERSION, None)
+        if current is None:
+            return form_class
+
+        class CurrentVersionForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if self.is_bound:
+                    self.data = self.data.copy()
+                    self.data["shown_version"] = str(current)
+
+        CurrentVersionForm.__name__ = form_class.__name__
+        return CurrentVersionForm
 
     def save_model(self, request, obj, form, change):
         """Declare through ``incident_declare``; change the descriptive fields through ``incident_update``.
@@ -337,9 +404,17 @@ class IncidentAdmin(
         if "services" in changes:
             changes["services"] = list(changes["services"])
         if changes:
-            incident = services.incident_update(
-                incident=obj.pk, actor=request.user, source=Source.ADMIN, **changes
-            )
+            try:
+                incident = services.incident_update(
+                    incident=obj.pk,
+                    actor=request.user,
+                    source=Source.ADMIN,
+                    expected_version=data.get("shown_version"),
+                    **changes,
+                )
+            except StaleState as exc:
+                setattr(request, _CURRENT_VERSION, exc.version)
+                raise
             copy_saved(obj, incident)
 
     def save_related(self, request, form, formsets, change):
@@ -357,19 +432,26 @@ class IncidentAdmin(
         action: str,
         title: str,
         form_class: type[forms.Form],
-        apply: Callable[[Incident, dict], object],
+        apply: Callable[[Incident, dict, str | None], object],
         done: Callable[[dict], str],
         show_targets: bool = False,
     ):
         """Django's intermediate-page pattern: show a form for the selected incidents; on "apply", call the service
-        once per incident and report each success and refusal. Returning None redirects to the changelist."""
+        once per incident and report each success and refusal. Returning None redirects to the changelist.
+
+        The page carries each incident's version as it showed it (``version_<id>``), and ``apply`` passes it to
+        the service as ``expected_version``: an incident whose status, severity or role changed since is refused
+        with what changed, by whom, and left as it is. Shown again (an invalid form), the page keeps the versions
+        it was first rendered with."""
+        shown = {}
         if "apply" in request.POST:
+            shown = {i.pk: request.POST.get(_version_field(i.pk)) for i in queryset}
             form = form_class(request.POST)
             if form.is_valid():
                 succeeded: list[str] = []
                 for incident in queryset.order_by("id"):
                     try:
-                        apply(incident, form.cleaned_data)
+                        apply(incident, form.cleaned_data, shown.get(incident.pk))
                     except DomainError as exc:
                         self.message_user(request, f"{incident.reference}: {exc}", messages.ERROR)
                     else:
@@ -381,7 +463,15 @@ class IncidentAdmin(
                 return None
         else:
             form = form_class()
-        rows = [(i, self._targets(i) if show_targets else "") for i in queryset.order_by("id")]
+        rows = [
+            (
+                i,
+                self._targets(i) if show_targets else "",
+                _version_field(i.pk),
+                shown.get(i.pk) or i.version,
+            )
+            for i in queryset.order_by("id")
+        ]
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -409,12 +499,13 @@ class IncidentAdmin(
             action=action,
             title=f"Assign {role_name.lower()}",
             form_class=AssignRoleForm,
-            apply=lambda incident, data: services.incident_assign_role(
+            apply=lambda incident, data, version: services.incident_assign_role(
                 incident=incident,
                 role=role_slug,
                 user=data["user"],
                 actor=request.user,
                 source=Source.ADMIN,
+                expected_version=version,
             ),
             done=lambda data: f"Assigned {data['user'].get_username()} as {role_name.lower()}",
         )
@@ -435,12 +526,13 @@ class IncidentAdmin(
             action="change_severity",
             title="Change severity",
             form_class=ChangeSeverityForm,
-            apply=lambda incident, data: services.incident_change_severity(
+            apply=lambda incident, data, version: services.incident_change_severity(
                 incident=incident,
                 severity=data["severity"],
                 reason=data["reason"],
                 actor=request.user,
                 source=Source.ADMIN,
+                expected_version=version,
             ),
             done=lambda data: f"Changed severity to {data['severity'].name}",
         )
@@ -453,12 +545,13 @@ class IncidentAdmin(
             action="transition_status",
             title="Transition status",
             form_class=TransitionForm,
-            apply=lambda incident, data: services.incident_transition(
+            apply=lambda incident, data, version: services.incident_transition(
                 incident=incident,
                 to=data["to"],
                 reason=data["reason"],
                 actor=request.user,
                 source=Source.ADMIN,
+                expected_version=version,
             ),
             done=lambda data: f"Moved to {state.Status(data['to']).label}",
             show_targets=True,

@@ -7,9 +7,11 @@ class IncidentsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.slots import register_nav, register_panel
+        from incidents.hints import register_core
         from incidents.timeline import register_core_kinds
 
         register_core_kinds()
+        register_core()  # the header's hints: no lead, no messenger, resolved but not closed
         register_nav(
             name="dashboard",
             label="Dashboard",
@@ -29,6 +31,7 @@ class IncidentsConfig(AppConfig):
         register_panel(
             "page.actions", name="declare", template="incidents/panels/declare_button.html", order=10
         )
+        register_panel("page.search", name="switcher", template="incidents/panels/switcher.html", order=10)
         register_panel(
             "team.actions", name="declare", template="incidents/panels/team_declare.html", order=90
         )

@@ -7,21 +7,33 @@ and render. Every write is a POST to an action view; with htmx it answers the re
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import re
 import time
 from collections.abc import Iterable
+from datetime import UTC
+from html import unescape
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import Conflict, DomainError, NotFound, StaleState, Unprocessable
 from core.forms import add_domain_error
+from core.templatetags import muster as muster_tags
+from core.validation import to_id
 from incidents import permissions, selectors, services, state
 from incidents.forms import (
     AssignRoleForm,
@@ -34,9 +46,10 @@ from incidents.forms import (
     TransitionForm,
     UpdateForm,
 )
+from incidents.hints import Hint, HintAction, incident_hints
 from incidents.live import global_page_key, incident_page_key, live_page
 from incidents.models import Incident, Source
-from incidents.timeline import timeline_entries
+from incidents.timeline import FIELD_LABELS, timeline_entries
 from teams.models import Team
 from teams.selectors import assignable_user_groups
 
@@ -49,6 +62,15 @@ HEADER, SIDEBAR, TIMELINE, NOTE_FORM, UPDATE_FORM = (
     "timeline",
     "note_form",
     "update_form",
+)
+
+
+# The incidents whose resolver is asked for the final customer update (in their session, until posted or skipped).
+FINAL_UPDATE_SESSION = "incidents.final_update"
+FINAL_UPDATE_KEPT = 20
+FINAL_UPDATE_TEXT = (
+    "This incident has been resolved: the service is working normally again. We are reviewing what happened so "
+    "that it does not happen again. Thank you for your patience."
 )
 
 
@@ -84,9 +106,14 @@ def _region_context(
         "regions": regions,
     }
     current = selectors.current_roles(incident)
+    if HEADER in regions or UPDATE_FORM in regions:
+        ctx["final_update"] = ctx["can_act"] and _final_update_asked(request, incident)
     if HEADER in regions or SIDEBAR in regions:
         ctx["current"] = current
-        ctx["next_actions"] = selectors.incident_next_actions(incident)
+    if HEADER in regions:
+        ctx["hints"] = incident_hints(incident, user)
+        if ctx["final_update"]:
+            ctx["hints"].insert(0, _final_update_hint(incident))
     if TIMELINE in regions or SIDEBAR in regions:
         severities = list(selectors.severity_list())
         ctx["severities"] = severities
@@ -109,7 +136,8 @@ def _region_context(
     if NOTE_FORM in regions:
         ctx["note_form"] = forms.get("note_form") or NoteForm()
     if UPDATE_FORM in regions:
-        ctx["update_form"] = forms.get("update_form") or UpdateForm()
+        initial = {"text": FINAL_UPDATE_TEXT} if ctx["final_update"] else None
+        ctx["update_form"] = forms.get("update_form") or UpdateForm(initial=initial)
     return ctx
 
 
@@ -125,6 +153,10 @@ ALL_REGIONS = frozenset({HEADER, SIDEBAR, TIMELINE, NOTE_FORM, UPDATE_FORM})
 
 def _render_detail(request: HttpRequest, incident: Incident, forms: dict | None = None, status: int = 200):
     ctx = _region_context(request, incident, set(ALL_REGIONS), forms)
+    # The stakeholder update's tab is open for its errors, the final update, or a hint's "Post an update" link.
+    ctx["update_tab"] = ctx["can_act"] and bool(
+        ctx["update_form"].errors or ctx["final_update"] or request.GET.get("compose") == "update"
+    )
     return render(request, "incidents/detail.html", ctx, status=status)
 
 
@@ -180,6 +212,43 @@ def _form_errors_message(request: HttpRequest, form) -> None:
         )
         for error in errors:
             messages.error(request, f"{label}: {error}" if label else error)
+
+
+# --- The final customer update, asked for on resolve -------------------------------------------------
+
+
+def _final_update_applies(incident: Incident) -> bool:
+    """Customers were told about this incident (it has customer impact), so they are told it is over."""
+    return incident.status == state.Status.RESOLVED and incident.customer_impact
+
+
+def _final_update_asked(request: HttpRequest, incident: Incident) -> bool:
+    asked = request.session.get(FINAL_UPDATE_SESSION) or []
+    return incident.pk in asked and _final_update_applies(incident)
+
+
+def _final_update_ask(request: HttpRequest, incident: Incident) -> None:
+    asked = [pk for pk in request.session.get(FINAL_UPDATE_SESSION) or [] if pk != incident.pk]
+    request.session[FINAL_UPDATE_SESSION] = [*asked, incident.pk][-FINAL_UPDATE_KEPT:]
+
+
+def _final_update_done(request: HttpRequest, pk: int) -> None:
+    asked = request.session.get(FINAL_UPDATE_SESSION) or []
+    if pk in asked:
+        request.session[FINAL_UPDATE_SESSION] = [p for p in asked if p != pk]
+
+
+def _final_update_hint(incident: Incident) -> Hint:
+    return Hint(
+        level="warn",
+        code="final-update",
+        title="Post the final customer update",
+        text="Customers were affected: tell them it is over. The update below is written for you; edit it and "
+        "post it, or skip it.",
+        actions=(
+            HintAction(label="Review the update", url="#update-form", testid="hint-review-final-update"),
+        ),
+    )
 
 
 # --- Pages ---------------------------------------------------------------------------------------
@@ -341,8 +410,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     """The timeline partial (the incident page itself stays current through ``incidents.live``); with htmx the
-    header comes along out of band."""
+    header comes along out of band. Opened directly (a link, a new tab, a bookmark) it is a page of its own."""
     incident = _get_incident(request, pk)
+    if not request.htmx:
+        return timeline_page(request, incident)
     regions = {TIMELINE, HEADER} if request.htmx else {TIMELINE}
     ctx = _region_context(request, incident, regions)
     ctx["poll"] = True
@@ -378,7 +449,9 @@ def team_open_counts(request: HttpRequest) -> HttpResponse:
 # --- Actions -------------------------------------------------------------------------------------
 
 
-def _control_action(request: HttpRequest, pk: int, form_class, act) -> HttpResponse:
+def _control_action(
+    request: HttpRequest, pk: int, form_class, act, regions: set[str] | None = None
+) -> HttpResponse:
     """A triage control (status, severity, roles): run ``act(incident, cleaned_data)``, which calls one service
     and returns the success message; refusals and invalid input become messages."""
     incident = _get_incident(request, pk)
@@ -392,7 +465,7 @@ def _control_action(request: HttpRequest, pk: int, form_class, act) -> HttpRespo
             messages.success(request, message)
     else:
         _form_errors_message(request, form)
-    return _finish(request, pk, {HEADER, SIDEBAR, TIMELINE})
+    return _finish(request, pk, regions or {HEADER, SIDEBAR, TIMELINE})
 
 
 def _form_action(
@@ -434,6 +507,8 @@ def _kept(form_class, form, form_key: str) -> dict | None:
 @login_required
 @require_POST
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    regions = {HEADER, SIDEBAR, TIMELINE}
+
     def act(incident, data):
         incident = services.incident_transition(
             incident=incident,
@@ -443,9 +518,13 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
             source=Source.WEB,
             expected_version=data["version"],
         )
+        if _final_update_applies(incident):
+            # Resolved: the page asks for the final customer update (prefilled, skippable), once.
+            _final_update_ask(request, incident)
+            regions.add(UPDATE_FORM)
         return f"{incident.reference} is now {incident.status}."
 
-    return _control_action(request, pk, TransitionForm, act)
+    return _control_action(request, pk, TransitionForm, act, regions)
 
 
 @login_required
@@ -522,10 +601,21 @@ def post_update(request: HttpRequest, pk: int) -> HttpResponse:
             source=Source.WEB,
             expected_version=form.cleaned_data["version"],
         )
+        _final_update_done(request, incident.pk)
 
+    # The header too: an update posted ends the "update overdue" and "final update" hints.
     return _form_action(
-        request, pk, UpdateForm, "update_form", {TIMELINE, UPDATE_FORM}, act, "Update posted."
+        request, pk, UpdateForm, "update_form", {HEADER, TIMELINE, UPDATE_FORM}, act, "Update posted."
     )
+
+
+@login_required
+@require_POST
+def skip_final_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Skip the final customer update the page asked for on resolve: it is not asked again for this incident."""
+    _get_incident(request, pk)
+    _final_update_done(request, pk)
+    return _finish(request, pk, {HEADER, UPDATE_FORM})
 
 
 @login_required
@@ -543,3 +633,263 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_action(
         request, pk, IncidentEditForm, "edit_form", {HEADER, SIDEBAR, TIMELINE}, act, "Details saved."
     )
+
+
+# --- The timeline alone, and its export ----------------------------------------------------------------------
+
+
+def timeline_page(request: HttpRequest, incident: Incident) -> HttpResponse:
+    """The timeline as a page of its own (opened from a link or a bookmark, not by htmx): styled, with the
+    incident's title, the way back and the export links."""
+    ctx = _region_context(request, incident, {TIMELINE})
+    ctx["standalone"] = True
+    ctx["as_of"] = timezone.now()
+    return render(request, "incidents/timeline_page.html", ctx)
+
+
+def _entry_sentence(entry) -> str:
+    """What the timeline row says after the actor ("changed the status Triage → Investigating"), as plain text:
+    the kind's own template rendered, its markup dropped, so a wing's kinds export as they show."""
+    if not entry.template:
+        return entry.label.lower()
+    html = get_template(entry.template).render({"entry": entry, "event": entry.event, "d": entry.data})
+    # Adjacent elements (a chip, an arrow, a chip) read as separate words.
+    return " ".join(unescape(strip_tags(html.replace("><", "> <"))).split())
+
+
+def _entry_actor(event) -> str:
+    if event.via and not event.actor_id:
+        return event.via
+    return muster_tags.display_name(event.actor)
+
+
+def _export_value(value) -> str:
+    """A changed field's value in full (the page shortens long ones; a postmortem wants all of it)."""
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _export_changes(entry) -> str:
+    changes = entry.data.get("changes")
+    if not isinstance(changes, dict):
+        return ""
+    return "; ".join(
+        f"{FIELD_LABELS.get(name, name.replace('_', ' ').capitalize())}: "
+        f"{_export_value(change.get('old'))} → {_export_value(change.get('new'))}"
+        for name, change in changes.items()
+        if isinstance(change, dict)
+    )
+
+
+def _export_rows(incident: Incident) -> list[dict]:
+    """The timeline as the incident page shows it to this person (same selector, same visibility), one plain
+    dict per event."""
+    severities = list(selectors.severity_list())
+    entries = timeline_entries(
+        selectors.timeline_list(incident=incident), {"severities": {s.slug: s for s in severities}}
+    )
+    rows = []
+    for entry in entries:
+        event = entry.event
+        source = "" if event.source == Source.WEB else event.get_source_display()
+        rows.append(
+            {
+                "time": event.occurred_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "iso": event.occurred_at.astimezone(UTC).isoformat(),
+                "kind": event.kind,
+                "label": entry.label,
+                "actor": _entry_actor(event),
+                "source": source,
+                "sentence": _entry_sentence(entry),
+                "changes": _export_changes(entry),
+                "text": event.text or "",
+            }
+        )
+    return rows
+
+
+def _attachment(body: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # The export holds the incident's notes: never kept by a browser or a proxy.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+#: The first characters that make a spreadsheet read a cell as a formula (or hide what follows).
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+#: The characters that make Markdown (CommonMark and GitHub's) build something anywhere in a line: links, images,
+#: HTML, code, emphasis, tables. Each is backslash-escaped in user text (CommonMark reads a backslash before any ASCII
+#: punctuation as that character).
+MARKDOWN_INLINE = re.compile(r"([\\`*_{}\[\]()#!|<>&~])")
+#: What builds a block only at the start of a line: a list item, a quote, a setext heading or a rule.
+MARKDOWN_LINE_START = re.compile(r"^([-+=>]|\d+[.)])")
+
+
+def md_escape(value) -> str:
+    """``value`` as literal Markdown text on one line: no link, image, HTML, heading, list or emphasis can come
+    out of it."""
+    text = " ".join(("" if value is None else str(value)).split())
+    text = MARKDOWN_INLINE.sub(r"\\\1", text)
+    return MARKDOWN_LINE_START.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], text)
+
+
+def md_quote(value) -> str:
+    """Multi-line user text as a Markdown block quote, each line escaped."""
+    lines = str(value or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(f"  > {md_escape(line)}".rstrip() for line in lines)
+
+
+@login_required
+@require_GET
+def timeline_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The incident's timeline as Markdown or CSV, for the postmortem or the ticket: permission-checked like the
+    incident page (a private incident is a 404 to whoever may not see it), times in UTC."""
+    incident = _get_incident(request, pk)
+    rows = _export_rows(incident)
+    filename = f"incident-{incident.pk}-timeline.{fmt}"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["time_utc", "kind", "actor", "source", "what", "changes", "text"])
+        for row in rows:
+            writer.writerow(
+                [
+                    csv_cell(row[key])
+                    for key in ("iso", "kind", "actor", "source", "sentence", "changes", "text")
+                ]
+            )
+        return _attachment(out.getvalue(), "text/csv; charset=utf-8", filename)
+    lead = selectors.incident_lead(incident)
+    lines = [
+        f"# {md_escape(incident.reference)} {md_escape(incident.title)}",
+        "",
+        f"- Severity: {md_escape(incident.severity.name)}",
+        f"- Status: {md_escape(incident.get_status_display())}",
+        f"- Team: {md_escape(incident.team.name) if incident.team_id else 'none'}",
+        f"- Lead: {md_escape(muster_tags.display_name(lead)) if lead else 'none'}",
+        f"- Declared: {md_escape(incident.declared_at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC'))}",
+        f"- Exported: {md_escape(timezone.now().astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC'))}"
+        f" by {md_escape(muster_tags.display_name(request.user))}",
+        "",
+        "## Timeline",
+        "",
+        "All times are UTC.",
+        "",
+    ]
+    for row in rows:
+        source = f" _via {md_escape(row['source'])}_" if row["source"] else ""
+        lines.append(
+            f"- **{md_escape(row['time'])}** {md_escape(row['actor'])} {md_escape(row['sentence'])}{source}"
+        )
+        if row["changes"]:
+            lines.append(f"  - {md_escape(row['changes'])}")
+        if row["text"]:
+            lines.append("")
+            lines.append(md_quote(row["text"]))
+            lines.append("")
+    if not rows:
+        lines.append("Nothing has happened yet.")
+    return _attachment("\n".join(lines).rstrip() + "\n", "text/markdown; charset=utf-8", filename)
+
+
+# --- The quick switcher --------------------------------------------------------------------------------------
+
+SWITCHER_LIMIT = 8
+SWITCHER_QUERY_MAX = 200
+
+
+def _switcher_number(text: str) -> int | None:
+    """The incident id in "42", "#42", "INC-42" or "inc42", or None."""
+    text = text.strip().lstrip("#")
+    if text.isascii() and text.isdecimal():
+        return to_id(text)
+    return selectors.parse_reference(text)
+
+
+def _switcher_matches(user, text: str) -> list[Incident]:
+    """The incidents ``user`` may see that ``text`` names: the one with that number first, then those whose
+    title holds every word, open ones first, newest first."""
+    text = text.strip()
+    if not text:
+        return []
+    base = selectors.incident_visible_queryset(user=user).select_related("severity")
+    found: list[Incident] = []
+    number = _switcher_number(text)
+    if number is not None:
+        found.extend(base.filter(pk=number))
+    words = text.split()[:6]
+    qs = base.exclude(pk__in=[i.pk for i in found])
+    for word in words:
+        qs = qs.filter(title__icontains=word)
+    open_first = Case(
+        When(status__in=[s.value for s in state.OPEN_STATUSES], then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    found.extend(qs.annotate(closed=open_first).order_by("closed", "-declared_at", "-pk")[:SWITCHER_LIMIT])
+    return found[:SWITCHER_LIMIT]
+
+
+def _switcher_query(request: HttpRequest) -> str | None:
+    text = request.GET.get("q", "")
+    return None if len(text) > SWITCHER_QUERY_MAX or "\x00" in text else text
+
+
+@login_required
+@require_GET
+def switcher_suggest(request: HttpRequest) -> HttpResponse:
+    """Suggestions of the quick switcher as JSON: the incidents the person may see that the text names."""
+    text = _switcher_query(request)
+    if text is None:
+        return JsonResponse(
+            {"detail": f"Search for at most {SWITCHER_QUERY_MAX} characters.", "code": "invalid"}, status=400
+        )
+    results = [
+        {
+            "id": incident.pk,
+            "reference": incident.reference,
+            "title": incident.title,
+            "status": incident.status,
+            "status_label": incident.get_status_display(),
+            "severity": incident.severity.name,
+            "severity_colour": muster_tags.safe_colour(incident.severity.colour),
+            "private": incident.private,
+            "url": incident.get_absolute_url(),
+        }
+        for incident in _switcher_matches(request.user, text)
+    ]
+    search_url = reverse("incidents:list") + "?" + urlencode({"q": text.strip()})
+    response = JsonResponse({"query": text, "results": results, "search_url": search_url})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def switcher_go(request: HttpRequest) -> HttpResponse:
+    """Where the quick switcher's form goes without JavaScript (and on Enter before a suggestion is chosen): an
+    incident number the person may see opens that incident; anything else is the incident list's search."""
+    text = (_switcher_query(request) or "").strip()
+    if not text:
+        return redirect("incidents:list")
+    number = _switcher_number(text)
+    if (
+        number is not None
+        and selectors.incident_visible_queryset(user=request.user).filter(pk=number).exists()
+    ):
+        return redirect("incidents:detail", pk=number)
+    return redirect(reverse("incidents:list") + "?" + urlencode({"q": text}))

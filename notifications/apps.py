@@ -8,8 +8,9 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from core.slots import register_nav, register_panel
         from incidents.consumers import register
+        from incidents.hints import register_hints
         from incidents.kinds import register_kind
-        from notifications import channels, incident_channel, reminders, routing
+        from notifications import channels, hints, incident_channel, reminders, routing
 
         channels.register_builtin()
         incident_channel.register_operations()
@@ -34,6 +35,8 @@ class NotificationsConfig(AppConfig):
             template="notifications/timeline/reminder.html",
             recap_template="notifications/recap/reminder.txt",
         )
+        # The customer update is overdue: said in the incident's header, with the age and the update form.
+        register_hints("notifications.update_overdue", hints.update_overdue_hints, order=20)
         register("notifications.route", kinds=routing.routed_kinds, handler=routing.route_event)
         register(incident_channel.CONSUMER, kinds=incident_channel.KINDS, handler=incident_channel.on_event)
         register("notifications.reminders", kinds={reminders.REMINDER}, handler=reminders.reminder_deliver)

@@ -125,18 +125,31 @@ def _candidates_queryset(now: datetime):
     )
 
 
+def update_interval(incident: Incident) -> int | None:
+    """The customer-update cadence of the incident in minutes (its severity's ``update_interval_minutes``), or
+    None where it does not apply: no customer impact, not open, or a severity without one."""
+    if incident.status not in UPDATE_STATUSES or not incident.customer_impact:
+        return None
+    return incident.severity.update_interval_minutes or None
+
+
+def update_windows(*, since: datetime, interval: int, now: datetime) -> int:
+    """How many whole update intervals have passed since the last update (or the declaration): overdue from 1."""
+    return int((now - since) // timedelta(minutes=interval))
+
+
 def _due_for(incident: Incident, now: datetime) -> list[Due]:
     """The reminders due for one annotated incident (see ``_candidates_queryset``), pure Python."""
     due: list[Due] = []
     pk = incident.pk
     if incident.status in UPDATE_STATUSES:
-        interval = incident.severity.update_interval_minutes
-        if incident.customer_impact and interval:
+        interval = update_interval(incident)
+        if interval:
             if incident.last_update_id:
                 anchor, since = f"e{incident.last_update_id}", incident.last_update_at
             else:
                 anchor, since = "d", incident.declared_at
-            windows = int((now - since) // timedelta(minutes=interval))
+            windows = update_windows(since=since, interval=interval, now=now)
             if windows >= 1:
                 due.append(
                     Due(

@@ -18,13 +18,10 @@ from incidents.models import EventKind, Incident, Source, TimelineEvent
 from incidents.services import incident_lock
 from paging import selectors, services
 from paging.models import Page
-from paging.state import INCIDENT_OPEN
+from paging.state import ACTIVE, INCIDENT_OPEN, severe_enough
 
 AUTO_PAGE = "paging.auto_page"
 CANCEL_PAGES = "paging.cancel_pages"
-
-#: A page in one of these states means the team is on it: no automatic page again.
-ACTIVE = (Page.Status.TRIGGERED, Page.Status.ACKNOWLEDGED)
 
 
 def _asks(event: TimelineEvent) -> bool:
@@ -67,7 +64,7 @@ def auto_page(event: TimelineEvent) -> None:
     policy = selectors.default_policy(incident.team)
     if policy is None or policy.auto_page_severity is None:
         return
-    if incident.severity.rank > policy.auto_page_severity.rank:
+    if not severe_enough(incident.severity.rank, policy.auto_page_severity.rank):
         return
     if Page.objects.filter(incident=incident, team=incident.team, status__in=ACTIVE).exists():
         return

@@ -3,7 +3,9 @@ and the pages whose escalation is overdue."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -188,3 +190,28 @@ def pages_overdue(*, grace: timedelta, limit: int = 500) -> list[tuple[int, Any]
         .order_by("next_escalation_at")
         .values_list("pk", "wake_token")[:limit]
     )
+
+
+@cache
+def _ringing_sql(vendor: str) -> str:
+    page, step = Page._meta.db_table, PageStep._meta.db_table
+    if vendor == "postgresql":
+        reached = "s.notified @> %s::jsonb"
+    else:  # SQLite: the JSON list's items
+        reached = "EXISTS (SELECT 1 FROM json_each(s.notified) j WHERE j.value = %s)"
+    return (
+        f"SELECT COUNT(*) FROM {page} p WHERE p.status = %s AND (p.user_id = %s OR EXISTS "
+        f"(SELECT 1 FROM {step} s WHERE s.page_id = p.id AND {reached}))"
+    )
+
+
+def ringing_count(*, user) -> int:
+    """How many pages are ringing for ``user``: triggered (nobody acknowledged yet, not exhausted or cancelled) and
+    sent to them or reaching them at one of their steps. For the navigation's badge, on every page: one query, in
+    plain SQL (the ORM's version took ten times as long to build as to run), and none without a signed-in user."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    reached = json.dumps([user.pk]) if connection.vendor == "postgresql" else user.pk
+    with connection.cursor() as cursor:
+        cursor.execute(_ringing_sql(connection.vendor), [Page.Status.TRIGGERED, user.pk, reached])
+        return cursor.fetchone()[0]

@@ -26,6 +26,15 @@ DUE_MARGIN = timedelta(milliseconds=250)
 # The incident statuses in which paging goes on (anything else cancels the incident's pages).
 INCIDENT_OPEN = frozenset(s.value for s in OPEN_STATUSES)
 FINAL = frozenset({Page.Status.ACKNOWLEDGED, Page.Status.EXHAUSTED, Page.Status.CANCELLED})
+#: A page in one of these states means someone is on it: the team is not paged again automatically, and the
+#: incident is not "unpaged".
+ACTIVE = frozenset({Page.Status.TRIGGERED, Page.Status.ACKNOWLEDGED})
+
+
+def severe_enough(rank: int, threshold: int | None) -> bool:
+    """Whether a severity of ``rank`` pages at a threshold severity of rank ``threshold`` (rank 1 is the most
+    severe; ``None``: nothing pages). The one rule of the automatic page and of the "nobody paged" warning."""
+    return threshold is not None and rank <= threshold
 
 
 class WakeOutcome(StrEnum):

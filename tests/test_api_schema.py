@@ -151,3 +151,31 @@ def test_redoc_uses_system_fonts_and_keeps_images_and_fonts_to_the_site(client):
     for family in (typography["fontFamily"], typography["headings"]["fontFamily"]):
         assert family.startswith("system-ui") and "Montserrat" not in family
     assert "Content-Security-Policy" in html and "img-src 'self' data: blob:; font-src 'self' data:" in html
+
+
+INCIDENT_ACTIONS = [
+    ("/api/v1/incidents/{id}/", "patch"),
+    ("/api/v1/incidents/{id}/transition/", "post"),
+    ("/api/v1/incidents/{id}/severity/", "post"),
+    ("/api/v1/incidents/{id}/roles/", "post"),
+    ("/api/v1/incidents/{id}/roles/{role_slug}/", "delete"),
+    ("/api/v1/incidents/{id}/updates/", "post"),
+]
+
+
+@pytest.mark.parametrize(("path", "method"), INCIDENT_ACTIONS)
+def test_incident_actions_document_if_match_412_and_the_etag(schema, path, method):
+    operation = schema["paths"][path][method]
+    [header] = [p for p in operation["parameters"] if p["in"] == "header" and p["name"] == "If-Match"]
+    assert not header.get("required") and "412" in header["description"]
+    stale = operation["responses"]["412"]
+    assert stale["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/StaleError"
+    success = next(r for code, r in operation["responses"].items() if code.startswith("2"))
+    assert "ETag" in success["headers"]
+
+
+def test_the_incident_detail_documents_its_etag_and_the_stale_body(schema):
+    assert "ETag" in schema["paths"]["/api/v1/incidents/{id}/"]["get"]["responses"]["200"]["headers"]
+    stale = schema["components"]["schemas"]["StaleError"]
+    assert {"detail", "code", "changes", "version"} <= set(stale["properties"])
+    assert "version" in schema["components"]["schemas"]["Incident"]["properties"]

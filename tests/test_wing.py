@@ -169,3 +169,27 @@ def test_the_team_page_dashboard_and_navigation_show_the_wing(client, member, te
     assert links["Dashboard"] == 'aria-current="page"'
     assert list(links).index("Wing room") > list(links).index("On call")  # in registration order
     assert 'data-testid="wing-menu"' in dashboard and "Wing settings" in dashboard
+
+
+def test_the_wing_hint_shows_in_the_header_of_its_incidents_only(client, member, team, incident):
+    from incidents import services as incident_services
+
+    client.force_login(member)
+    html = client.get(incident.get_absolute_url()).content.decode()
+    assert 'data-testid="hint-wing.room"' not in html
+    ours = incident_services.incident_declare(
+        title="Wing fell off", severity="minor", actor=member, team=team
+    )
+    html = client.get(ours.get_absolute_url()).content.decode()
+    assert 'data-testid="hint-wing.room"' in html and "The wing room is open" in html
+    assert 'data-testid="wing-hint-link"' in html
+
+
+def test_the_wing_badge_counts_for_the_signed_in_person_it_is_for(client, member):
+    from tests.factories import UserFactory
+
+    client.force_login(member)
+    assert 'data-testid="nav-badge-wing"' not in client.get(reverse("incidents:dashboard")).content.decode()
+    client.force_login(UserFactory(username="wing-fan"))
+    html = client.get(reverse("incidents:dashboard")).content.decode()
+    assert 'data-testid="nav-badge-wing">2<span class="sr-only"> waiting</span></span>' in html

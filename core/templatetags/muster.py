@@ -6,8 +6,9 @@ value string.
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import template
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils.safestring import mark_safe
 from core.timeutils import format_duration, format_utc, utc_iso
 
 register = template.Library()
+logger = logging.getLogger(__name__)
 
 HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 DEFAULT_COLOUR = "#6b7280"
@@ -241,13 +243,32 @@ def nav_links(context, place: str = "main") -> list:
             continue
         exact = here[1] in entry.namespaces
         links.append(
-            {"entry": entry, "url": url, "exact": exact, "current": exact or here[0] in entry.namespaces}
+            {
+                "entry": entry,
+                "url": url,
+                "exact": exact,
+                "current": exact or here[0] in entry.namespaces,
+                "badge": _nav_badge(entry, user),
+            }
         )
     # "incidents:dashboard" beats "incidents": only the most specific entry is the current page.
     if any(link["exact"] for link in links):
         for link in links:
             link["current"] = link["exact"]
     return links
+
+
+def _nav_badge(entry, user) -> int | None:
+    """The entry's count for a signed-in user; nothing (and no query) without one. A failing badge costs the
+    badge, never the page."""
+    if entry.badge is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        count = entry.badge(user)
+    except Exception:
+        logger.exception("The badge of the navigation entry %r failed", entry.name)
+        return None
+    return count or None
 
 
 @register.simple_tag
@@ -259,3 +280,34 @@ def version_field(obj, form=None) -> str:
     if form is not None and getattr(form, "is_bound", False):
         version = form.data.get("version") or version
     return format_html('<input type="hidden" name="version" value="{}" data-version>', version or "")
+
+
+# --- Absolute times (timelines people reconstruct later) ---------------------------------------------------------
+
+
+def absolute_utc(value: datetime, now: datetime | None = None) -> str:
+    """'23:41:07 UTC' today (UTC), '2026-12-06 23:41:07 UTC' on any other day."""
+    now = (now or timezone.now()).astimezone(UTC)
+    value = value.astimezone(UTC)
+    if value.date() == now.date():
+        return value.strftime("%H:%M:%S UTC")
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@register.simple_tag
+def abstime(value) -> str:
+    """The absolute UTC time of ``value`` in a ``<time>``, with the relative time beside it:
+    ``23:41:07 UTC · 3 min ago`` (the date is shown when it is not today). The relative part is a ``reltime``, so
+    the page keeps it current."""
+    if not value:
+        return ""
+    return format_html(
+        '<span class="abstime"><time class="abstime-utc" datetime="{}">{}</time>'
+        ' <span class="abstime-sep" aria-hidden="true">·</span> '
+        '<time class="reltime" datetime="{}" title="{}">{}</time></span>',
+        utc_iso(value),
+        absolute_utc(value),
+        utc_iso(value),
+        format_utc(value),
+        relative(value),
+    )

@@ -1,7 +1,8 @@
 """Query filters of the incident list.
 
-The FilterSet only validates and documents the query string: bad values answer 400 (never 500), and the
-OpenAPI schema lists every parameter. The filtering itself is ``incidents.selectors.apply_filters``, the same
+The FilterSet only validates and documents the query string: bad values answer 400 naming the parameter (never 500,
+never a silently empty list: ``?severity=nope`` is refused like ``?status=bogus``), and the OpenAPI schema lists
+every parameter. The filtering itself is ``incidents.selectors.apply_filters``, the same
 code the web list uses.
 """
 
@@ -14,7 +15,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from incidents import selectors, state
-from incidents.models import Incident
+from incidents.models import Incident, Severity
+from teams.models import Service, Team
 
 STATUS_CHOICES = [("open", "Open (triage, investigating, identified or monitoring)")] + [
     (s.value, s.label) for s in state.ORDER
@@ -68,6 +70,28 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
 
 
+class KnownSlugField(forms.CharField):
+    """The slug of an existing row of ``model`` (one ``EXISTS`` query); an unknown one is an error naming it."""
+
+    def __init__(self, *, model, what: str, **kwargs):
+        self.model = model
+        self.what = what
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)  # length first: a slug too long to exist is refused without a query
+        if value and not self.model._default_manager.filter(slug=value).exists():
+            raise forms.ValidationError(
+                f"Unknown {self.what} '{value}'.", code=f"unknown_{self.what}", params={"value": value}
+            )
+        return value
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class KnownSlugFilter(django_filters.CharFilter):
+    field_class = KnownSlugField
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class DateOrDateTimeFilter(django_filters.Filter):
     field_class = DateOrDateTimeField
@@ -82,11 +106,18 @@ class IncidentFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=STATUS_CHOICES, help_text="A status, or `open` for every open status. Repeat for several."
     )
-    severity = django_filters.CharFilter(
-        max_length=50, help_text="A severity slug (critical, major, minor...)."
+    severity = KnownSlugFilter(
+        model=Severity,
+        what="severity",
+        max_length=50,
+        help_text="A severity slug (critical, major, minor...); an unknown one is a 400.",
     )
-    team = django_filters.CharFilter(max_length=50, help_text="A team slug.")
-    service = django_filters.CharFilter(max_length=50, help_text="A service slug.")
+    team = KnownSlugFilter(
+        model=Team, what="team", max_length=50, help_text="A team slug; an unknown one is a 400."
+    )
+    service = KnownSlugFilter(
+        model=Service, what="service", max_length=50, help_text="A service slug; an unknown one is a 400."
+    )
     q = django_filters.CharFilter(
         max_length=200, help_text="Text in the title or summary, or a reference such as INC-12."
     )

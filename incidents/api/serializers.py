@@ -103,6 +103,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "closed_at",
             "declined_at",
             "updated_at",
+            "version",
             "roles",
             "allowed_transitions",
             "url",

@@ -61,7 +61,9 @@ END = OpenApiParameter(
     OpenApiTypes.DATETIME,
     description=f"ISO 8601 (default start + 14 days; at most {SHIFTS_MAX_DAYS} days).",
 )
-TEAM_FILTER = OpenApiParameter("team", OpenApiTypes.STR, description="Only this team's schedules (its slug).")
+TEAM_FILTER = OpenApiParameter(
+    "team", OpenApiTypes.STR, description="Only this team's schedules (its slug); an unknown one is a 400."
+)
 
 
 def parse_instant(value: str | None, *, field: str, default: datetime | None = None) -> datetime:
@@ -145,13 +147,19 @@ class ScheduleListView(ApiView):
         operation_id="schedules_list",
         summary="List schedules",
         parameters=[TEAM_FILTER],
-        responses={200: ScheduleSerializer(many=True), **error_responses(401, 404)},
+        responses={200: ScheduleSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request):
         qs = selectors.schedule_list()
         slug = request.query_params.get("team")
         if slug:
-            qs = qs.filter(team=get_team(slug))
+            try:
+                team = get_team(slug)
+            except NotFound:
+                raise ValidationError(
+                    f"Unknown team '{slug[:50]}'.", code="unknown_team", field="team"
+                ) from None
+            qs = qs.filter(team=team)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(
             ScheduleSerializer(page, many=True, context=_schedule_context(request)).data

@@ -14,6 +14,7 @@ from core.api.serializers import validated
 from core.api.views import ApiView
 from core.errors import ValidationError
 from incidents import selectors as incident_selectors
+from incidents.api.views import IF_MATCH, expected_version
 from incidents.models import Source
 from paging import selectors, services
 from paging.api.serializers import (
@@ -54,15 +55,23 @@ class EscalationPolicyListView(ApiView):
         operation_id="escalation_policies_list",
         summary="List escalation policies",
         parameters=[
-            OpenApiParameter("team", OpenApiTypes.STR, OpenApiParameter.QUERY, description="A team slug.")
+            OpenApiParameter(
+                "team",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="Only this team's policies (its slug); an unknown one is a 400.",
+            )
         ],
         responses={200: EscalationPolicySerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request):
         queryset = selectors.policy_queryset()
-        team = request.query_params.get("team")
-        if team is not None:
-            queryset = queryset.filter(team__slug=team if SLUG_RE.fullmatch(team) else "")
+        slug = request.query_params.get("team")
+        if slug:
+            team = Team.objects.filter(slug=slug).first() if SLUG_RE.fullmatch(slug) else None
+            if team is None:
+                raise ValidationError(f"Unknown team '{slug[:50]}'.", code="unknown_team", field="team")
+            queryset = queryset.filter(team=team)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(
             EscalationPolicySerializer(page, many=True, context={"request": request}).data
@@ -161,13 +170,15 @@ class IncidentPagesView(ApiView):
         summary="Page a team or a person",
         description='`{"team": <slug>}` runs the team\'s default escalation policy (or pages its on-call); '
         '`{"user": <username>}` pages one person. Answers 409 when that team or person is already being paged '
-        "for the incident, or when the incident is no longer open.",
-        parameters=[INCIDENT_ID],
+        "for the incident, or when the incident is no longer open. With `If-Match`, a page of that team or "
+        "person since that version answers 412.",
+        parameters=[INCIDENT_ID, IF_MATCH],
         request=PageCreateSerializer,
-        responses={201: PageSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: PageSerializer, **error_responses(400, 401, 403, 404, 409, 412)},
     )
     def post(self, request, id: str):
         incident = incident_selectors.incident_get(user=request.user, pk=id)
+        expected = expected_version(request, incident)
         data = validated(PageCreateSerializer, request)
         team = user = None
         if "team" in data:
@@ -183,6 +194,7 @@ class IncidentPagesView(ApiView):
             actor=request.user,
             source=Source.API,
             reason=data["reason"],
+            expected_version=expected,
         )
         page = selectors.page_get(user=request.user, pk=page.pk)
         return Response(

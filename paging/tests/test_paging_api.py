@@ -58,7 +58,8 @@ def test_policy_crud(lead, schedule):
     ]
     url = f"/api/v1/escalation-policies/{body['id']}/"
     assert api.get("/api/v1/escalation-policies/?team=payments").json()["results"][0]["id"] == body["id"]
-    assert api.get("/api/v1/escalation-policies/?team=nope").json()["results"] == []
+    unknown = api.get("/api/v1/escalation-policies/?team=nope")
+    assert unknown.status_code == 400 and list(unknown.json()["errors"]) == ["team"]
     patched = api.patch(url, {"steps": [{"target": "team", "wait_minutes": 2}], "repeat": 0}, format="json")
     assert patched.status_code == 200
     assert [s["wait_minutes"] for s in patched.json()["steps"]] == [2] and patched.json()["repeat"] == 0
@@ -135,6 +136,20 @@ def test_page_a_person(incident, member_api, other_user):
     assert (
         api.post(f"/api/v1/pages/{created.json()['id']}/acknowledge/", {}, format="json").status_code == 200
     )
+
+
+def test_page_takes_if_match_and_a_stale_one_pages_nobody_twice(incident, member_api, other_user):
+    """Paging from a stale view (someone paged that person since) is a 412 saying who did; a fresh tag pages."""
+    path = f"/api/v1/incidents/{incident.pk}/pages/"
+    shown = member_api.get(f"/api/v1/incidents/{incident.pk}/")["ETag"]
+    first = member_api.post(path, {"user": "mallory"}, format="json", HTTP_IF_MATCH=shown)
+    assert first.status_code == 201, first.json()
+    member_api.post(f"/api/v1/pages/{first.json()['id']}/acknowledge/", {}, format="json")
+    stale = member_api.post(path, {"user": "mallory"}, format="json", HTTP_IF_MATCH=shown)
+    assert stale.status_code == 412, stale.json()
+    assert stale.json()["code"] == "stale" and "paged" in stale.json()["detail"]
+    assert Page.objects.filter(incident=incident).count() == 1
+    assert member_api.post(path, {"user": "mallory"}, format="json", HTTP_IF_MATCH="nope").status_code == 400
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ registries alone (no edit to ``incidents/`` or ``notifications/``), so the tests
 * an event kind, ``wing.pinged``, that routing rules may match, with its own timeline template;
 * a timeline consumer that reacts to it by writing an outbox message for its own transport;
 * a panel on the incident page, with the number of pings (one query), and panels on the team page and the
-  dashboard, and entries in the navigation and the account menu;
+  dashboard, and entries in the navigation (with a badge) and the account menu;
+* a hint in the incident header (``incidents.hints``) for incidents whose title starts with "Wing", with a link;
 * a transport, ``wing``, that "delivers" by keeping the messages in ``SENT`` (a stand-in for a chat service).
 """
 
@@ -45,6 +46,28 @@ def panel_context(incident, user):
     return {"pings": pings} if pings else None
 
 
+def wing_hints(incident, user):
+    """A hint for the wing's own incidents (no query: the title is loaded)."""
+    from incidents.hints import Hint, HintAction
+
+    if not incident.title.startswith("Wing"):
+        return []
+    return [
+        Hint(
+            level="info",
+            code="wing.room",
+            title="The wing room is open",
+            text="Ping the wing for help.",
+            actions=(HintAction(label="Open the wing room", url="/incidents/", testid="wing-hint-link"),),
+        )
+    ]
+
+
+def wing_badge(user):
+    """The navigation badge: a count for the wing's fan, nothing for anyone else."""
+    return 2 if user.get_username() == "wing-fan" else None
+
+
 class WingConfig(AppConfig):
     name = "tests.wing"
     label = "wing"
@@ -52,6 +75,7 @@ class WingConfig(AppConfig):
     def ready(self) -> None:
         from core.slots import register_nav, register_panel
         from incidents.consumers import register
+        from incidents.hints import register_hints
         from incidents.kinds import register_kind
         from notifications.channels import register_transport
         from tests.wing.transport import WingTransport
@@ -70,6 +94,15 @@ class WingConfig(AppConfig):
         )
         register_panel("team.main", name="wing", template="wing/team_panel.html", order=50)
         register_panel("dashboard.side", name="wing", template="wing/dashboard_panel.html", order=50)
-        register_nav(name="wing", label="Wing room", url_name="incidents:list", icon="bolt", order=99)
+        register_nav(
+            name="wing",
+            label="Wing room",
+            url_name="incidents:list",
+            icon="bolt",
+            order=99,
+            badge=wing_badge,
+            badge_label="waiting",
+        )
+        register_hints("wing.room", wing_hints, order=90)
         register_nav(name="wing", label="Wing settings", url_name="teams:list", order=99, place="menu")
         register_transport(WingTransport())
