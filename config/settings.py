@@ -198,6 +198,11 @@ WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
 INCIDENT_IDEMPOTENCY_WINDOW = timedelta(hours=env.int("INCIDENT_IDEMPOTENCY_WINDOW_HOURS", default=24))
 # A key whose declaration has not finished after this long (its process died) may be used again.
 INCIDENT_IDEMPOTENCY_STALE_SECONDS = env.int("INCIDENT_IDEMPOTENCY_STALE_SECONDS", default=60)
+# Live pages: an open incident page, the dashboard and the list ask every this many seconds whether anything changed
+# (one indexed query; "204 No Content" when nothing did), and re-render in full at least every LIVE_MAX_AGE_SECONDS
+# so that what depends on the clock alone (an overdue update, delivery states) is current too.
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=15.0)
+LIVE_MAX_AGE_SECONDS = env.float("LIVE_MAX_AGE_SECONDS", default=60.0)
 # Outgoing webhooks never reach loopback, private, link-local or other internal addresses, except in these networks
 # (CIDRs, comma separated), e.g. OUTBOUND_ALLOWED_NETWORKS=10.20.0.0/16 for a receiver on the internal network.
 OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])

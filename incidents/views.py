@@ -47,6 +47,7 @@ from incidents.forms import (
     UpdateForm,
 )
 from incidents.hints import Hint, HintAction, incident_hints
+from incidents.live import global_page_key, incident_page_key, live_page
 from incidents.models import Incident, Source
 from incidents.timeline import FIELD_LABELS, show_value, timeline_entries
 from teams.selectors import assignable_user_groups
@@ -122,7 +123,7 @@ def _region_context(
         )
     if SIDEBAR in regions:
         ctx["targets"] = [
-            {"value": s.value, "label": state.ACTION_LABELS[s], "status": s.value}
+            {"value": s.value, "label": _action_label(incident.status, s), "status": s.value}
             for s in state.allowed_targets(incident.status)
         ]
         ctx["role_rows"] = [{"role": r, "assignment": current.get(r.slug)} for r in selectors.role_list()]
@@ -137,6 +138,13 @@ def _region_context(
         initial = {"text": FINAL_UPDATE_TEXT} if ctx["final_update"] else None
         ctx["update_form"] = forms.get("update_form") or UpdateForm(initial=initial)
     return ctx
+
+
+def _action_label(current: str, target: state.Status) -> str:
+    """The button for a move: going back to investigating from resolved is reopening, and says so."""
+    if current == state.Status.RESOLVED and target == state.Status.INVESTIGATING:
+        return "Reopen"
+    return state.ACTION_LABELS[target]
 
 
 ALL_REGIONS = frozenset({HEADER, SIDEBAR, TIMELINE, NOTE_FORM, UPDATE_FORM})
@@ -247,6 +255,7 @@ def _final_update_hint(incident: Incident) -> Hint:
 
 @login_required
 @require_GET
+@live_page(global_page_key)
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     open_incidents = _with_leads(selectors.incident_board_list(user=user, filters={"status": "open"}))
@@ -285,6 +294,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@live_page(global_page_key)
 def incident_list(request: HttpRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET or None)
     filters: dict = {}
@@ -389,15 +399,18 @@ def declare(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@live_page(incident_page_key)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The incident page. It stays current by polling itself (``incidents.live``): a ``204`` while nothing changed,
+    else the page, whose ``data-live-region`` parts the browser swaps in."""
     return _render_detail(request, _get_incident(request, pk))
 
 
 @login_required
 @require_GET
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    """The timeline partial (polled every 15 s); with htmx the header comes along out of band. Opened directly
-    (a link, a new tab, a bookmark) it is a page of its own."""
+    """The timeline partial (the incident page itself stays current through ``incidents.live``); with htmx the
+    header comes along out of band. Opened directly (a link, a new tab, a bookmark) it is a page of its own."""
     incident = _get_incident(request, pk)
     if not request.htmx:
         return timeline_page(request, incident)

@@ -342,7 +342,7 @@ def test_detail_shows_header_roles_timeline_and_controls(member_client, incident
     assert 'class="chip sev chip-lg"' in html
     assert 'class="pill status-triage pill-lg"' in html
     assert "Rolled back 14:02" in html
-    assert 'hx-trigger="every 15s"' in html
+    assert 'data-live-interval="15000"' in html  # the page stays current (incidents.live)
     for label in ("Investigate", "Cause identified", "Resolve", "Decline (false positive)"):
         assert f">{label}</button>" in html
     assert ">Close</button>" not in html  # not allowed from triage
