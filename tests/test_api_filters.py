@@ -143,3 +143,20 @@ def test_an_unusable_filter_value_is_a_400_naming_the_parameter(member, objects,
     body = response.json()
     assert list(body["errors"]) == [name], body
     assert name in body["detail"], body
+
+
+FORMAT_CHARACTERS = "nope %(value)s %s %"
+ALL_CASES = [(path, name) for path in GET_ENDPOINTS for name in _query_parameters(path)]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"), ALL_CASES, ids=[f"{p.removeprefix(PREFIX)}?{n}" for p, n in ALL_CASES]
+)
+def test_a_value_with_format_characters_is_never_a_500(member, objects, path, name):
+    """A refusal that quotes the user's value must not read it as a format string (Django %-formats a message
+    with its params): every parameter of every endpoint, the free-text ones included."""
+    response = token_client(member).get(_fill(path, objects), {name: FORMAT_CHARACTERS})
+    assert response.status_code in (200, 400, 404), (path, name, response.status_code)
+    detail = response.json().get("detail", "") if response.status_code == 400 else ""
+    if detail.startswith(f"{name}: unknown"):  # quoted as sent, not formatted
+        assert FORMAT_CHARACTERS in detail, response.json()

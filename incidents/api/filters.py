@@ -82,7 +82,11 @@ class KnownSlugField(forms.CharField):
         value = super().clean(value)  # length first: a slug too long to exist is refused without a query
         if value and not self.model._default_manager.filter(slug=value).exists():
             raise forms.ValidationError(
-                f"Unknown {self.what} '{value}'.", code=f"unknown_{self.what}", params={"value": value}
+                # The user's value goes in through params only: Django %-formats the message with them, so a
+                # value in the message itself ("%s", "%(x)s", a lone "%") would be a format string.
+                "Unknown %(what)s '%(value)s'.",
+                code=f"unknown_{self.what}",
+                params={"what": self.what, "value": value},
             )
         return value
 
