@@ -119,6 +119,46 @@ def test_a_200_character_word_keeps_every_page_within_the_viewport(browser, live
     assert not errors, errors
 
 
+def test_a_long_title_does_not_break_the_short_columns_mid_word(browser, live_server, people):
+    """The title takes the width it needs, but "Payments" and "Dora Diaz" keep their words whole: wrapping
+    anywhere in every cell let the short columns shrink to a few letters ("Paymen/ts")."""
+    from playwright.sync_api import expect
+
+    base = live_server.url
+    incident = services.incident_declare(
+        title=LONG_URL, severity="critical", actor=people["dora"], team=people["team"], lead=people["dora"]
+    )
+    errors: list[str] = []
+    page = new_page(browser, WIDE_LAPTOP, errors)
+    sign_in(page, base)
+    page.goto(base + "/incidents/")
+    row = page.locator(f"tr[data-incident='{incident.pk}']")
+    expect(row).to_be_visible()
+    for label, text in (("Team", "Payments"), ("Lead", "Dora Diaz")):
+        cell = row.locator(f"td[data-label='{label}']")
+        expect(cell).to_contain_text(text)
+        # Each word on one line: the text's lines, measured by the browser, never split a word.
+        broken = cell.evaluate(
+            """cell => {
+                 const range = document.createRange();
+                 const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+                 const split = [];
+                 for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                   const re = /\\S+/g;
+                   let m;
+                   while ((m = re.exec(node.nodeValue))) {
+                     range.setStart(node, m.index);
+                     range.setEnd(node, m.index + m[0].length);
+                     if (range.getClientRects().length > 1) split.push(m[0]);
+                   }
+                 }
+                 return split;
+               }"""
+        )
+        assert broken == [], (label, broken)
+    assert not errors, errors
+
+
 def test_the_quick_switcher_opens_an_incident_from_the_keyboard(browser, live_server, people):
     from playwright.sync_api import expect
 
