@@ -252,16 +252,18 @@ def validate_patterns() -> None:
 # --- detectors -------------------------------------------------------------------------------------------
 
 _DOT = "[.\u3002\uff0e\uff61]"  # full stop, ideographic, fullwidth and halfwidth ideographic full stops
-_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
-# A token starts only where no word character, dot or hyphen precedes it, so each token is scanned once.
-_HOST = re.compile(rf"(?<![\w.\-\u3002\uff0e\uff61]){_LABEL}(?:{_DOT}{_LABEL})+(?![\w-]|{_DOT}[^\W_])")
-_EMAIL = re.compile(
-    rf"(?<![\w.%+\-])[\w.%+\-]+@(?P<domain>{_LABEL}(?:{_DOT}{_LABEL})+)(?![\w-]|{_DOT}[^\W_])"
-)
-_IPV4 = re.compile(r"(?<![\w.])(?P<addr>(?:\d{1,3}\.){3}\d{1,3})(?:/\d{1,2})?(?![\w]|\.\d)")
+# A label is at most 63 characters (RFC 1035) and a host at most 31 labels here: with those bounds, and a
+# token starting only where no letter, digit, dot or hyphen precedes it, each position is scanned a bounded
+# number of times. An underscore may precede or follow a token (markdown's _emphasis_), so it is not a letter.
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_HOST_BODY = rf"{_LABEL}(?:{_DOT}{_LABEL}){{1,30}}"
+_HOST_END = rf"(?![^\W_]|-|{_DOT}[^\W_])"
+_HOST = re.compile(rf"(?<![^\W_]|[.\-\u3002\uff0e\uff61]){_HOST_BODY}{_HOST_END}")
+_EMAIL = re.compile(rf"(?<![^\W_]|[.%+\-])[^\W_][\w.%+\-]{{0,63}}@(?P<domain>{_HOST_BODY}){_HOST_END}")
+_IPV4 = re.compile(r"(?<![^\W_]|\.)(?P<addr>(?:\d{1,3}\.){3}\d{1,3})(?:/\d{1,2})?(?![^\W_]|\.\d)")
 _IPV6 = re.compile(
-    r"(?<![\w:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?)"
-    r"(?:%[\w\-]+)?(?:/\d{1,3})?(?![\w:]|\.\d)"
+    r"(?<![^\W_]|[:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?)"
+    r"(?:%[\w\-]+)?(?:/\d{1,3})?(?![^\W_]|:|\.\d)"
 )
 _LINK = re.compile(r"(?<![\w+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^\s<>\"'`]+")
 _LINK_TRAILING = ".,;:!?)]}'\""

@@ -52,6 +52,19 @@ def test_internal_hostnames_are_found(text, expected):
     assert found(text, internal_domains=DOMAINS) == [("internal_hostname", host) for host in expected]
 
 
+def test_markdown_emphasis_around_a_detail_does_not_hide_it():
+    text = (
+        "Host _db-3.prod.internal_, **alice@example.com**, __10.0.0.1__, `fd00::1` and _ops_team@build.corp_"
+    )
+    assert found(text, internal_domains=DOMAINS, staff_emails=["alice@example.com"]) == [
+        ("internal_hostname", "db-3.prod.internal"),
+        ("staff_email", "alice@example.com"),
+        ("private_address", "10.0.0.1"),
+        ("private_address", "fd00::1"),
+        ("staff_email", "ops_team@build.corp"),
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -64,7 +77,6 @@ def test_internal_hostnames_are_found(text, expected):
         "The internal team fixed it locally.",  # words, not hosts
         "Released at 14:30:00 UTC on 2026-12-08.",
         "notexample.com, xcorp.example.com and corp.example.com.evil.net are public",
-        "_a.internal_",  # not a hostname token: underscores around
     ],
 )
 def test_public_hostnames_and_ordinary_words_are_not_findings(text):
@@ -454,8 +466,26 @@ def test_empty_text_has_no_findings():
         "a.b@" * 45_000,
         "http://x" + "/" * 180_000,
         "word " * 36_000,
+        "a_" * 90_000,  # every letter after an underscore may start a token
+        "a_a." * 45_000 + "-",
+        "a_a-a.a%a+a@" * 15_000,
+        ("a" * 63 + ".") * 2_800 + "-",  # longest labels, a chain too long to be a host
     ],
-    ids=["dots", "hyphens", "one-token", "colons", "hex-colons", "digits", "at-signs", "long-link", "words"],
+    ids=[
+        "dots",
+        "hyphens",
+        "one-token",
+        "colons",
+        "hex-colons",
+        "digits",
+        "at-signs",
+        "long-link",
+        "words",
+        "underscores",
+        "underscore-labels",
+        "email-ish",
+        "long-labels",
+    ],
 )
 def test_hostile_filler_still_finds_what_follows(filler):
     # Each case took quadratic time in a naive detector; here the check finishes and still finds the host.
