@@ -138,7 +138,7 @@ def find_internal_details(
         + tuple(_pattern_entries(patterns, "patterns"))
     )
     domains = _normalise_domains(
-        [*(getattr(settings, INTERNAL_DOMAINS_SETTING, None) or ()), *_as_list(internal_domains)]
+        [*_as_list(getattr(settings, INTERNAL_DOMAINS_SETTING, None) or ()), *_as_list(internal_domains)]
     )
     staff = {email.strip().casefold() for email in _as_list(staff_emails) if email and email.strip()}
 

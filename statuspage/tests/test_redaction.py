@@ -100,6 +100,16 @@ def test_a_single_domain_string_is_one_domain_not_its_letters():
     assert found("db-3.prod is slow", internal_domains="prod.internal") == [
         ("internal_hostname", "db-3.prod")
     ]
+    with override_settings(STATUSPAGE_INTERNAL_DOMAINS="prod.internal"):
+        assert found("db-3.prod is slow") == [("internal_hostname", "db-3.prod")]
+
+
+def test_an_internal_domain_that_is_not_a_string_is_a_configuration_error():
+    with (
+        override_settings(STATUSPAGE_INTERNAL_DOMAINS=[42]),
+        pytest.raises(RedactionConfigError, match="not int"),
+    ):
+        find_internal_details("anything")
 
 
 @pytest.mark.parametrize(
