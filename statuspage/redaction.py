@@ -37,10 +37,14 @@ repetition inside another (``(a+)+``, the classic shape of catastrophic backtrac
 
 Bounds
 ------
-The built-in detectors are linear in the text (each token is scanned from its start only). Configured
-patterns cannot be interrupted in Python's ``re``, so instead they are screened when compiled (above) and
-the whole check reads at most ``MAX_TEXT_LENGTH`` characters: beyond that it returns a ``too_long`` finding
-covering the unchecked rest, so the messenger is told and a redacted preview hides it (fail closed).
+The built-in detectors are linear in the text: a token starts only where no letter, digit, dot or hyphen
+precedes it, and labels (63 characters), hosts (31 labels) and email local parts (64 characters) are
+bounded, so each position is scanned a bounded number of times; a longer dotted chain is not taken for a
+host. An underscore around a token (markdown's ``_emphasis_``) does not hide it. Python's ``re`` cannot
+interrupt a search, so configured patterns are screened when compiled (above; a screen for the common
+mistake, not a proof) and the whole check reads at most ``MAX_TEXT_LENGTH`` characters: beyond that it
+returns a ``too_long`` finding covering the unchecked rest, so the messenger is told and a redacted preview
+hides it (fail closed).
 """
 
 from __future__ import annotations
