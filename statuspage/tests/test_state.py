@@ -8,8 +8,7 @@ import pytest
 
 from statuspage import state
 from statuspage.models import ComponentStatus as C
-from statuspage.models import ScheduledMaintenance
-from statuspage.models import PublicIncident
+from statuspage.models import PublicIncident, ScheduledMaintenance
 
 OP, MAINT, DEG, PART, MAJOR = (
     "operational",
