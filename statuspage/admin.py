@@ -6,6 +6,7 @@ incident, and a private incident is never offered as a link."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from core.admin import ReadOnlyInline, ServiceWritesAdmin
 from incidents.admin import IncidentVisibleAdminMixin
@@ -34,6 +35,7 @@ class StatusPageAdmin(ServiceWritesAdmin):
     search_fields = ("name", "slug")
     list_select_related = ("team",)
     fields = PAGE_FIELDS
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def service_create(self, request, obj, form, formsets):
         data = form.cleaned_data

@@ -14,8 +14,10 @@ from incidents import permissions as incident_permissions
 from teams.models import Membership, Team
 from teams.selectors import user_is_admin
 
-MANAGE_REFUSAL = "Only the status page's team leads and admins can change it."
-CREATE_REFUSAL = "Only administrators, and the leads and admins of its team, can create a status page."
+MANAGE_REFUSAL = (
+    "Only administrators and the leads and admins of its team can create or change a status page."
+)
+CREATE_REFUSAL = MANAGE_REFUSAL
 PUBLISH_REFUSAL = "Only the status page's managers and those who may act on the incident can publish to it."
 
 

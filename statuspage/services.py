@@ -235,11 +235,14 @@ def component_create(
     services: Iterable[Service] = (),
     manual_status: str = ComponentStatus.OPERATIONAL,
     override: bool = False,
+    showcase: bool = True,
+    only_show_if_degraded: bool = False,
 ) -> Component:
     ensure_can_manage(actor, page)
     fields = _component_fields(
         page, {"name": name, "description": description, "position": position, "group": group,
-               "manual_status": manual_status, "override": override}
+               "manual_status": manual_status, "override": override, "showcase": showcase,
+               "only_show_if_degraded": only_show_if_degraded}
     )  # fmt: skip
     if "position" not in fields:
         last = (
@@ -387,7 +390,7 @@ def public_update_publish(
     status = _choice(status, PublicIncident.Status, field="status")
     if not state.incident_may_become(public_incident.status, status):
         raise InvalidTransition(
-            f"A {public_incident.get_status_display().lower()} public incident cannot take a {status} update."
+            f"A public incident cannot go from {public_incident.status} to {status}.", field="update_status"
         )
     if components is None:
         last = public_incident.updates.order_by("-created_at", "-id").first()
