@@ -305,3 +305,17 @@ def test_resolving_clears_the_derived_status(client, world, django_capture_on_co
     assert summary["incidents"] == []
     assert PublicIncident.objects.get(pk=world.open_incident.pk).resolved_at is not None
     assert ScheduledMaintenance.objects.filter(page=world.page).count() == 2
+
+
+def test_an_incident_made_private_leaves_the_warm_page_at_once(
+    client, world, django_capture_on_commit_callbacks
+):
+    from incidents.services import incident_update
+
+    before = client.get(url("summary")).json()
+    assert [i["name"] for i in before["incidents"]] == ["Elevated API errors"]
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_update(incident=world.incident, actor=world.admin, private=True)
+    after = client.get(url("summary")).content.decode()
+    assert "Elevated API errors" not in after
+    assert world.open_incident.code not in after
