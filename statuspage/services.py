@@ -63,6 +63,16 @@ def _text(value, *, field: str, max_length: int, required: bool = True) -> str:
     return value
 
 
+def _position(value) -> int:
+    try:
+        position = int(value)
+    except (TypeError, ValueError, OverflowError):
+        position = -1
+    if not 0 <= position <= 32767:
+        raise ValidationError("The position is a whole number from 0 to 32767.", field="position")
+    return position
+
+
 def _choice(value, choices, *, field: str) -> str:
     if value not in choices.values:
         allowed = ", ".join(choices.values)
@@ -194,7 +204,7 @@ def component_group_create(
         page=page,
         name=_text(name, field="name", max_length=NAME_MAX),
         description=_text(description, field="description", max_length=DESCRIPTION_MAX, required=False),
-        position=int(position),
+        position=_position(position),
     )
     _touch(page)
     return group
@@ -209,7 +219,7 @@ def _component_fields(page: StatusPage, data: dict) -> dict:
             data["description"], field="description", max_length=DESCRIPTION_MAX, required=False
         )
     if "position" in data and data["position"] is not None:
-        out["position"] = int(data["position"])
+        out["position"] = _position(data["position"])
     if "group" in data:
         group = data["group"]
         if group is not None and group.page_id != page.pk:
@@ -251,7 +261,7 @@ def component_create(
             .values_list("position", flat=True)
             .first()
         )
-        fields["position"] = 0 if last is None else last + 1
+        fields["position"] = 0 if last is None else min(last + 1, 32767)
     component = Component.objects.create(page=page, **fields)
     component.services.set(list(services))
     _touch(page)

@@ -241,3 +241,14 @@ def test_every_write_invalidates_after_commit_only(people, page, django_capture_
     assert cache.generation("web") != after  # the old address is dropped too
     page.refresh_from_db()
     assert page.updated_at >= component.updated_at
+
+
+@pytest.mark.parametrize("position", ["abc", -1, 40000, None])
+def test_a_bad_position_is_a_validation_error(people, page, position):
+    with pytest.raises(ValidationError) as exc:
+        services.component_group_create(actor=people["admin"], page=page, name="G", position=position)
+    assert exc.value.field == "position"
+    component = services.component_create(actor=people["admin"], page=page, name="C")
+    if position is not None:
+        with pytest.raises(ValidationError):
+            services.component_update(actor=people["admin"], component=component, position=position)
