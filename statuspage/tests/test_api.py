@@ -319,3 +319,31 @@ def test_an_incident_made_private_leaves_the_warm_page_at_once(
     after = client.get(url("summary")).content.decode()
     assert "Elevated API errors" not in after
     assert world.open_incident.code not in after
+
+
+def test_a_cold_render_costs_the_same_queries_however_much_the_page_holds(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from statuspage import cache
+
+    def cold() -> int:
+        cache.invalidate("acme")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url("summary")).status_code == 200
+        return len(queries)
+
+    small = cold()
+    for n in range(5):
+        component = services.component_create(actor=world.admin, page=world.page, name=f"Extra {n}")
+        public = services.public_incident_create(
+            actor=world.admin,
+            page=world.page,
+            name=f"Extra {n}",
+            body="b",
+            components={component: "major_outage"},
+        )
+        services.public_update_publish(
+            actor=world.admin, public_incident=public, status="identified", body="c"
+        )
+    assert cold() == small
