@@ -41,6 +41,13 @@ def page_default() -> StatusPage | None:
     return StatusPage.objects.filter(is_default=True).first()
 
 
+def shortlink_page(*, shortlink: str) -> StatusPage | None:
+    """The page of the public incident or maintenance with this shortlink (never of a private incident's)."""
+    found = public_incident_queryset().filter(shortlink=shortlink).select_related("page").first()
+    found = found or ScheduledMaintenance.objects.filter(shortlink=shortlink).select_related("page").first()
+    return found.page if found else None
+
+
 def public_incident_queryset() -> QuerySet[PublicIncident]:
     """Public incidents that may be shown: never one linked to a private incident."""
     return PublicIncident.objects.filter(PUBLISHABLE_Q)

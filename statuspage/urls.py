@@ -13,6 +13,7 @@ def _name(endpoint: str) -> str:
 
 
 urlpatterns = [
+    path("s/<str:code>", views.shortlink, name="shortlink"),
     *(
         path(f"api/v2/{e}.json", views.endpoint, {"endpoint": e}, name=f"default-{_name(e)}")
         for e in ENDPOINTS

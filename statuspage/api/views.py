@@ -9,7 +9,7 @@ Statuspage answers, so widgets work). An internal page is for signed-in people: 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.http import require_safe
 
 from statuspage import cache, selectors
@@ -64,3 +64,12 @@ def endpoint(request, endpoint: str, slug: str | None = None):
         response["Cache-Control"] = "private, no-cache"
         response["Vary"] = "Cookie"
     return response
+
+
+@require_safe
+def shortlink(request, code: str):
+    """``/status/s/<code>``, the shortlink of a public incident or maintenance: to its page."""
+    page = selectors.shortlink_page(shortlink=code[:12])
+    if page is None or (not page.is_public and not request.user.is_authenticated):
+        return _not_found()
+    return HttpResponseRedirect(render.page_url(page))

@@ -347,3 +347,19 @@ def test_a_cold_render_costs_the_same_queries_however_much_the_page_holds(client
             actor=world.admin, public_incident=public, status="identified", body="c"
         )
     assert cold() == small
+
+
+def test_a_shortlink_leads_to_its_page(client, world, settings):
+    link = client.get(url("incidents/unresolved")).json()["incidents"][0]["shortlink"]
+    assert link.startswith(f"{settings.SITE_URL}/status/s/")
+    response = client.get(link.removeprefix(settings.SITE_URL))
+    assert response.status_code == 302
+    assert response["Location"] == f"{settings.SITE_URL}/status/acme/"
+    maintenance = client.get(url("scheduled-maintenances/upcoming")).json()["scheduled_maintenances"][0]
+    assert client.get(maintenance["shortlink"].removeprefix(settings.SITE_URL)).status_code == 302
+    assert client.get("/status/s/nothing").status_code == 404
+
+
+def test_a_private_incidents_shortlink_is_404(client, world):
+    type(world.incident).objects.filter(pk=world.incident.pk).update(private=True)
+    assert client.get(f"/status/s/{world.open_incident.shortlink}").status_code == 404
