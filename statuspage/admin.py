@@ -12,8 +12,16 @@ from core.admin import ReadOnlyInline, ServiceWritesAdmin
 from incidents.admin import IncidentVisibleAdminMixin
 from incidents.models import Incident
 from statuspage import services
-from statuspage.forms import PublicIncidentForm
-from statuspage.models import Component, PublicIncident, PublicUpdate, StatusPage
+from statuspage.forms import MaintenanceForm, PublicIncidentForm
+from statuspage.models import (
+    Component,
+    ComponentGroup,
+    MaintenanceUpdate,
+    PublicIncident,
+    PublicUpdate,
+    ScheduledMaintenance,
+    StatusPage,
+)
 
 PAGE_FIELDS = ("name", "slug", "visibility", "is_default", "team", "support_email", "url")
 COMPONENT_FIELDS = (
@@ -165,6 +173,94 @@ class PublicIncidentAdmin(IncidentVisibleAdminMixin, ServiceWritesAdmin):
 
     def service_delete(self, request, obj):
         raise NotImplementedError  # has_delete_permission is False: a published incident stays on record
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(ServiceWritesAdmin):
+    list_display = ("name", "page", "position")
+    list_filter = ("page",)
+    search_fields = ("name", "page__name")
+    list_select_related = ("page",)
+    fields = ("page", "name", "description", "position")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["page"] if obj is not None else []
+
+    def service_create(self, request, obj, form, formsets):
+        data = form.cleaned_data
+        return services.component_group_create(
+            actor=request.user,
+            page=data.get("page"),
+            name=data.get("name"),
+            description=data.get("description") or "",
+            position=data.get("position") or 0,
+        )
+
+    def service_update(self, request, obj, form, formsets):
+        data = form.cleaned_data
+        changes = {n: data.get(n) for n in ("name", "description", "position") if n in form.changed_data}
+        return services.component_group_update(actor=request.user, group=obj, **changes)
+
+    def service_delete(self, request, obj):
+        services.component_group_delete(actor=request.user, group=obj)
+
+
+class MaintenanceUpdateInline(ReadOnlyInline):
+    model = MaintenanceUpdate
+    fields = ("status", "body", "display_at")
+
+
+@admin.register(ScheduledMaintenance)
+class ScheduledMaintenanceAdmin(ServiceWritesAdmin):
+    """Maintenances: announced with their first update; afterwards they change only by an update."""
+
+    form = MaintenanceForm
+    inlines = [MaintenanceUpdateInline]
+    list_display = ("name", "page", "status", "scheduled_for", "scheduled_until")
+    list_filter = ("page", "status")
+    search_fields = ("name",)
+    list_select_related = ("page",)
+    filter_horizontal = ("components",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("page", "name", "impact", "scheduled_for", "scheduled_until", "components", "update_body")
+        return ("update_status", "update_body")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("page", "name", "status", "impact", "scheduled_for", "scheduled_until")
+
+    def service_create(self, request, obj, form, formsets):
+        data = form.cleaned_data
+        return services.maintenance_create(
+            actor=request.user,
+            page=data.get("page"),
+            name=data.get("name"),
+            impact=data.get("impact"),
+            scheduled_for=data.get("scheduled_for"),
+            scheduled_until=data.get("scheduled_until"),
+            components=data.get("components") or [],
+            body=data.get("update_body"),
+        )
+
+    def service_update(self, request, obj, form, formsets):
+        data = form.cleaned_data
+        if data.get("update_body"):
+            services.maintenance_update_publish(
+                actor=request.user,
+                maintenance=obj,
+                status=data.get("update_status"),
+                body=data.get("update_body"),
+            )
+        return ScheduledMaintenance.objects.get(pk=obj.pk)
+
+    def service_delete(self, request, obj):
+        raise NotImplementedError  # has_delete_permission is False: an announced maintenance stays on record
 
     def has_delete_permission(self, request, obj=None):
         return False

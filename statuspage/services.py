@@ -210,6 +210,35 @@ def component_group_create(
     return group
 
 
+@atomic
+def component_group_update(
+    *, actor, group: ComponentGroup, name: str | None = None, description: str | None = None, position=None
+) -> ComponentGroup:
+    group = ComponentGroup.objects.select_for_update(of=("self",)).select_related("page").get(pk=group.pk)
+    ensure_can_manage(actor, group.page)
+    if name is not None:
+        group.name = _text(name, field="name", max_length=NAME_MAX)
+    if description is not None:
+        group.description = _text(
+            description, field="description", max_length=DESCRIPTION_MAX, required=False
+        )
+    if position is not None:
+        group.position = _position(position)
+    group.updated_at = timezone.now()
+    group.save()
+    _touch(group.page)
+    return group
+
+
+@atomic
+def component_group_delete(*, actor, group: ComponentGroup) -> None:
+    """Delete a group; its components stay on the page, ungrouped."""
+    ensure_can_manage(actor, group.page)
+    page = group.page
+    group.delete()
+    _touch(page)
+
+
 def _component_fields(page: StatusPage, data: dict) -> dict:
     out = {}
     if "name" in data:

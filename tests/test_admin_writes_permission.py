@@ -373,6 +373,60 @@ def _public_incident_change(w):
     )
 
 
+def _group_add(w):
+    from statuspage.models import ComponentGroup
+
+    data = {"page": str(_status_page(w).pk), "name": "Sneaky group", "description": "", "position": "0"}
+    return (
+        reverse("admin:statuspage_componentgroup_add"),
+        data,
+        lambda: ComponentGroup.objects.filter(name="Sneaky group").exists(),
+    )
+
+
+def _group_change(w):
+    from statuspage import services
+    from statuspage.models import ComponentGroup
+
+    group = services.component_group_create(actor=w["superuser"], page=_status_page(w), name="Storage")
+    return (
+        reverse("admin:statuspage_componentgroup_change", args=[group.pk]),
+        {"name": "Renamed group", "description": "", "position": "0"},
+        lambda: ComponentGroup.objects.filter(name="Renamed group").exists(),
+    )
+
+
+def _maintenance_add(w):
+    from statuspage.models import ScheduledMaintenance
+
+    data = {"page": str(_status_page(w).pk), "name": "Sneaky maintenance", "impact": "none",
+            "scheduled_for_0": "2026-06-01", "scheduled_for_1": "22:00:00", "scheduled_until_0": "2026-06-01",
+            "scheduled_until_1": "23:00:00", "update_body": "Routine work."}  # fmt: skip
+    return (
+        reverse("admin:statuspage_scheduledmaintenance_add"),
+        data | _inlines("updates"),
+        lambda: ScheduledMaintenance.objects.filter(name="Sneaky maintenance").exists(),
+    )
+
+
+def _maintenance_change(w):
+    from datetime import UTC, datetime
+
+    from statuspage import services
+    from statuspage.models import ScheduledMaintenance
+
+    maintenance = services.maintenance_create(
+        actor=w["superuser"], page=_status_page(w), name="Upgrade", body="Routine work.",
+        scheduled_for=datetime(2026, 6, 1, 22, tzinfo=UTC), scheduled_until=datetime(2026, 6, 1, 23, tzinfo=UTC),
+    )  # fmt: skip
+    data = {"update_status": "in_progress", "update_body": "Started."} | _inlines("updates", 1)
+    return (
+        reverse("admin:statuspage_scheduledmaintenance_change", args=[maintenance.pk]),
+        data,
+        lambda: ScheduledMaintenance.objects.filter(pk=maintenance.pk, status="in_progress").exists(),
+    )
+
+
 ONCALL = "oncall"
 CASES = {
     "notifications.Contact": [_contact_add, _contact_change],
@@ -389,6 +443,8 @@ CASES = {
     "statuspage.StatusPage": [_statuspage_add, _statuspage_change],
     "statuspage.Component": [_component_add, _component_change],
     "statuspage.PublicIncident": [_public_incident_add, _public_incident_change],
+    "statuspage.ComponentGroup": [_group_add, _group_change],
+    "statuspage.ScheduledMaintenance": [_maintenance_add, _maintenance_change],
 }
 # Writable admins whose writes go through a service with its own tests (notifications/tests/test_admin_writes.py).
 SERVICE_TESTED_ELSEWHERE = {Destination._meta.label, AttentionWindow._meta.label, "notifications.Message"}

@@ -252,3 +252,16 @@ def test_a_bad_position_is_a_validation_error(people, page, position):
     if position is not None:
         with pytest.raises(ValidationError):
             services.component_update(actor=people["admin"], component=component, position=position)
+
+
+def test_deleting_a_group_keeps_its_components(people, page):
+    group = services.component_group_create(actor=people["lead"], page=page, name="Storage")
+    component = services.component_create(actor=people["lead"], page=page, name="Blobs", group=group)
+    services.component_group_update(actor=people["lead"], group=group, name="Object storage")
+    group.refresh_from_db()
+    assert group.name == "Object storage"
+    with pytest.raises(PermissionDenied):
+        services.component_group_delete(actor=people["member"], group=group)
+    services.component_group_delete(actor=people["lead"], group=group)
+    component.refresh_from_db()
+    assert component.group_id is None
