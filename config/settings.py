@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "notifications",
     "oncall",
     "paging",
+    "statuspage",
     "playbooks",
     "postmortems",
 ]
@@ -140,6 +141,13 @@ else:
             "LOCATION": env("SHARED_CACHE_DIR", default=str(BASE_DIR / ".cache" / "shared")),
         },
     }
+# Status pages (statuspage/cache.py): the cache shared by every process that holds their rendered API, how long an
+# entry lives (bounds a change made outside the services), how long "no such page" is remembered, and the max-age
+# a browser or CDN is told it may keep a public page's answer.
+STATUSPAGE_CACHE = env("STATUSPAGE_CACHE", default="shared")
+STATUSPAGE_CACHE_SECONDS = env.int("STATUSPAGE_CACHE_SECONDS", default=300)
+STATUSPAGE_MISSING_CACHE_SECONDS = env.int("STATUSPAGE_MISSING_CACHE_SECONDS", default=30)
+STATUSPAGE_MAX_AGE = env.int("STATUSPAGE_MAX_AGE", default=30)
 # Failed sign-ins allowed per account and per client address in LOGIN_THROTTLE_WINDOW seconds, on every login path
 # (the sign-in page, the admin, SSO-less API sessions).
 LOGIN_THROTTLE_PER_ACCOUNT = env.int("LOGIN_THROTTLE_PER_ACCOUNT", default=5)

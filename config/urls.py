@@ -24,5 +24,6 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("oncall/", include("oncall.urls")),
     path("oncall/", include("paging.urls")),
+    path("status/", include("statuspage.urls")),
     path("", include("incidents.urls")),
 ]

@@ -23,6 +23,12 @@ REFUSAL = "Only the team&#x27;s leads and admins may change its schedules."
 CONTACT_REFUSAL = "Only the person and administrators may change where their messages go."
 POLICY_REFUSAL = "Only the team&#x27;s leads and admins can change its escalation policies."
 PRIVATE_REFUSAL = "Only administrators may set up a rule that includes private incidents."
+STATUSPAGE_REFUSAL = (
+    "Only administrators and the leads and admins of its team can create or change a status page."
+)
+PUBLISH_REFUSAL = (
+    "Only the status page&#x27;s managers and those who may act on the incident can publish to it."
+)
 
 
 @pytest.fixture
@@ -274,6 +280,153 @@ def _contact_change(w):
     )
 
 
+def _status_page(w):
+    from statuspage import services
+
+    return services.status_page_create(
+        actor=w["superuser"], name="Security status", slug="sec", team=w["team"]
+    )
+
+
+def _page_data(name, team):
+    return {"name": name, "slug": "sneaky", "visibility": "public", "team": str(team.pk), "support_email": "",
+            "url": ""}  # fmt: skip
+
+
+def _statuspage_add(w):
+    from statuspage.models import StatusPage
+
+    return (
+        reverse("admin:statuspage_statuspage_add"),
+        _page_data("Sneaky page", w["team"]),
+        lambda: StatusPage.objects.filter(name="Sneaky page").exists(),
+    )
+
+
+def _statuspage_change(w):
+    from statuspage.models import StatusPage
+
+    page = _status_page(w)
+    return (
+        reverse("admin:statuspage_statuspage_change", args=[page.pk]),
+        _page_data("Renamed page", w["team"]),
+        lambda: StatusPage.objects.filter(name="Renamed page").exists(),
+    )
+
+
+def _component_data(name, status="operational"):
+    return {"group": "", "name": name, "description": "", "position": "0", "manual_status": status,
+            "showcase": "on"}  # fmt: skip
+
+
+def _component_add(w):
+    from statuspage.models import Component
+
+    page = _status_page(w)
+    return (
+        reverse("admin:statuspage_component_add"),
+        _component_data("Sneaky component") | {"page": str(page.pk)},
+        lambda: Component.objects.filter(name="Sneaky component").exists(),
+    )
+
+
+def _component_change(w):
+    from statuspage import services
+    from statuspage.models import Component
+
+    component = services.component_create(actor=w["superuser"], page=_status_page(w), name="API")
+    return (
+        reverse("admin:statuspage_component_change", args=[component.pk]),
+        _component_data("API", "major_outage"),
+        lambda: Component.objects.filter(name="API", manual_status="major_outage").exists(),
+    )
+
+
+def _public_incident_data(name, status, body):
+    return {"name": name, "impact": "minor", "update_status": status, "update_body": body,
+            "component_status": "partial_outage"}  # fmt: skip
+
+
+def _public_incident_add(w):
+    from statuspage.models import PublicIncident
+
+    data = _public_incident_data("Sneaky incident", "investigating", "We are looking.")
+    return (
+        reverse("admin:statuspage_publicincident_add"),
+        data | {"page": str(_status_page(w).pk), "incident": ""} | _inlines("updates"),
+        lambda: PublicIncident.objects.filter(name="Sneaky incident").exists(),
+    )
+
+
+def _public_incident_change(w):
+    from statuspage import services
+    from statuspage.models import PublicIncident
+
+    public = services.public_incident_create(
+        actor=w["superuser"], page=_status_page(w), name="Errors", body="Looking."
+    )
+    data = _public_incident_data("Errors", "identified", "We found it.") | _inlines("updates", 1)
+    return (
+        reverse("admin:statuspage_publicincident_change", args=[public.pk]),
+        data,
+        lambda: PublicIncident.objects.filter(pk=public.pk, status="identified").exists(),
+    )
+
+
+def _group_add(w):
+    from statuspage.models import ComponentGroup
+
+    data = {"page": str(_status_page(w).pk), "name": "Sneaky group", "description": "", "position": "0"}
+    return (
+        reverse("admin:statuspage_componentgroup_add"),
+        data,
+        lambda: ComponentGroup.objects.filter(name="Sneaky group").exists(),
+    )
+
+
+def _group_change(w):
+    from statuspage import services
+    from statuspage.models import ComponentGroup
+
+    group = services.component_group_create(actor=w["superuser"], page=_status_page(w), name="Storage")
+    return (
+        reverse("admin:statuspage_componentgroup_change", args=[group.pk]),
+        {"name": "Renamed group", "description": "", "position": "0"},
+        lambda: ComponentGroup.objects.filter(name="Renamed group").exists(),
+    )
+
+
+def _maintenance_add(w):
+    from statuspage.models import ScheduledMaintenance
+
+    data = {"page": str(_status_page(w).pk), "name": "Sneaky maintenance", "impact": "none",
+            "scheduled_for_0": "2026-06-01", "scheduled_for_1": "22:00:00", "scheduled_until_0": "2026-06-01",
+            "scheduled_until_1": "23:00:00", "update_body": "Routine work."}  # fmt: skip
+    return (
+        reverse("admin:statuspage_scheduledmaintenance_add"),
+        data | _inlines("updates"),
+        lambda: ScheduledMaintenance.objects.filter(name="Sneaky maintenance").exists(),
+    )
+
+
+def _maintenance_change(w):
+    from datetime import UTC, datetime
+
+    from statuspage import services
+    from statuspage.models import ScheduledMaintenance
+
+    maintenance = services.maintenance_create(
+        actor=w["superuser"], page=_status_page(w), name="Upgrade", body="Routine work.",
+        scheduled_for=datetime(2026, 6, 1, 22, tzinfo=UTC), scheduled_until=datetime(2026, 6, 1, 23, tzinfo=UTC),
+    )  # fmt: skip
+    data = {"update_status": "in_progress", "update_body": "Started."} | _inlines("updates", 1)
+    return (
+        reverse("admin:statuspage_scheduledmaintenance_change", args=[maintenance.pk]),
+        data,
+        lambda: ScheduledMaintenance.objects.filter(pk=maintenance.pk, status="in_progress").exists(),
+    )
+
+
 ONCALL = "oncall"
 CASES = {
     "notifications.Contact": [_contact_add, _contact_change],
@@ -287,6 +440,11 @@ CASES = {
     "oncall.Rotation": [_rotation_add, _rotation_change],
     "oncall.Override": [_override_add, _override_change],
     "notifications.RoutingRule": [_rule_add, _rule_change],
+    "statuspage.StatusPage": [_statuspage_add, _statuspage_change],
+    "statuspage.Component": [_component_add, _component_change],
+    "statuspage.PublicIncident": [_public_incident_add, _public_incident_change],
+    "statuspage.ComponentGroup": [_group_add, _group_change],
+    "statuspage.ScheduledMaintenance": [_maintenance_add, _maintenance_change],
 }
 # Writable admins whose writes go through a service with its own tests (notifications/tests/test_admin_writes.py).
 SERVICE_TESTED_ELSEWHERE = {Destination._meta.label, AttentionWindow._meta.label, "notifications.Message"}
@@ -311,11 +469,11 @@ def _writable(model_admin, user) -> bool:
     return bool(fields) or bool(model_admin.list_editable)
 
 
-def test_every_writable_oncall_paging_and_notifications_admin_is_covered(world):
+def test_every_writable_oncall_paging_notifications_and_statuspage_admin_is_covered(world):
     uncovered = []
     for model, model_admin in admin.site._registry.items():
         label = model._meta.label
-        if model._meta.app_label not in ("oncall", "paging", "notifications"):
+        if model._meta.app_label not in ("oncall", "paging", "notifications", "statuspage"):
             continue
         if not _writable(model_admin, world["superuser"]):
             continue
@@ -336,6 +494,8 @@ def test_a_non_lead_with_every_model_permission_is_refused(client, world, label,
         "notifications.Contact": CONTACT_REFUSAL,
         "notifications": PRIVATE_REFUSAL,
         "paging.EscalationPolicy": POLICY_REFUSAL,
+        "statuspage.PublicIncident": PUBLISH_REFUSAL,
+        "statuspage": STATUSPAGE_REFUSAL,
     }
     assert next((v for k, v in expected.items() if label.startswith(k)), REFUSAL) in body
     assert not saved()
