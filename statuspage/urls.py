@@ -1,7 +1,9 @@
-"""``/status/<page>/api/v2/...`` and the default page's ``/status/api/v2/...``: the Statuspage API v2."""
+"""``/status/<page>/`` (the HTML page and its feeds) and ``/status/<page>/api/v2/...`` (the Statuspage API v2);
+the default page's at ``/status/``, ``/status/history.rss`` and ``/status/api/v2/...``."""
 
 from django.urls import path
 
+from statuspage import public
 from statuspage.api import views
 from statuspage.cache import ENDPOINTS
 
@@ -13,6 +15,9 @@ def _name(endpoint: str) -> str:
 
 
 urlpatterns = [
+    path("", public.output, {"output": public.PAGE}, name="default-page"),
+    path("history.rss", public.output, {"output": public.RSS}, name="default-rss"),
+    path("history.atom", public.output, {"output": public.ATOM}, name="default-atom"),
     path("s/<str:code>", views.shortlink, name="shortlink"),
     *(
         path(f"api/v2/{e}.json", views.endpoint, {"endpoint": e}, name=f"default-{_name(e)}")
@@ -22,4 +27,7 @@ urlpatterns = [
         path(f"<slug:slug>/api/v2/{e}.json", views.endpoint, {"endpoint": e}, name=_name(e))
         for e in ENDPOINTS
     ),
+    path("<slug:slug>/", public.output, {"output": public.PAGE}, name="page"),
+    path("<slug:slug>/history.rss", public.output, {"output": public.RSS}, name="rss"),
+    path("<slug:slug>/history.atom", public.output, {"output": public.ATOM}, name="atom"),
 ]
