@@ -137,7 +137,6 @@ def page_context(snap: Snapshot, past: list[PublicIncident], *, now: datetime) -
     maintenances = sorted(snap.maintenances, key=lambda m: (m.scheduled_for, m.pk))
     return {
         "page": snap.page,
-        "page_url": page_url(snap.page),
         "indicator": snap.indicator,
         "description": snap.description,
         "rows": [r[2] for r in rows],
