@@ -153,7 +153,7 @@ def page_context(snap: Snapshot, past: list[PublicIncident], *, now: datetime) -
 
 
 def _update_html(updates) -> str:
-    """An incident's updates as the HTML of a feed entry, newest first, every text escaped."""
+    """An incident's or maintenance's updates as the HTML of a feed entry, newest first, every text escaped."""
     return format_html_join(
         "\n",
         "<p><small>{}</small><br><strong>{}</strong> - {}</p>",
@@ -167,23 +167,32 @@ def feed(snap: Snapshot, kind: str) -> bytes:
     f = generator(
         title=f"{snap.page.name} status",
         link=url,
-        description=f"Incident history of {snap.page.name}",
+        description=f"Incidents and maintenances of {snap.page.name}",
         language="en",
         feed_url=f"{url}{kind}",
         feed_guid=f"{url}{kind}",
     )
-    for i in snap.recent:
-        updates = list(i.updates.all())
-        link = f"{url}#incident-{i.code}"
-        latest = max((u.display_at for u in updates), default=i.updated_at)
+    items = [("incident", i, "") for i in snap.recent] + [
+        (
+            "maintenance",
+            m,
+            format_html("<p>Scheduled {} to {}</p>", utc(m.scheduled_for), utc(m.scheduled_until)),
+        )
+        for m in snap.maintenances
+    ]
+    items.sort(key=lambda item: (item[1].created_at, item[1].pk), reverse=True)
+    for anchor, row, window in items[: selectors.RECENT_LIMIT]:
+        updates = list(row.updates.all())
+        link = f"{url}#{anchor}-{row.code}"
+        latest = max((u.display_at for u in updates), default=row.updated_at)
         f.add_item(
-            title=i.name,
+            title=row.name,
             link=link,
-            description=_update_html(updates) or format_html("<p>{}</p>", LABELS.get(i.status, i.status)),
+            description=window + (_update_html(updates) or format_html("<p>{}</p>", LABELS[row.status])),
             unique_id=link,
             unique_id_is_permalink=False,
-            pubdate=i.created_at,
-            updateddate=max(latest, i.updated_at),
+            pubdate=row.created_at,
+            updateddate=max(latest, row.updated_at),
         )
     return f.writeString("utf-8").encode()
 

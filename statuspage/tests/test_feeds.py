@@ -40,9 +40,17 @@ def test_feed_parses_with_a_real_parser(client, world, name):
     assert feed.version == version
     assert feed.feed.title == "Acme status"
     assert feed.feed.link == "http://testserver/status/acme/" or feed.feed.link.endswith("/status/acme/")
-    titles = [e.title for e in feed.entries]
-    assert titles == ["Portal display glitch", "Elevated API errors"]  # newest first
-    open_incident = feed.entries[1]
+    titles = [e.title for e in feed.entries]  # newest first, maintenances too
+    assert titles == [
+        "Web tier recycle",
+        "Network maintenance",
+        "Portal display glitch",
+        "Elevated API errors",
+    ]
+    assert (
+        "Scheduled " in feed.entries[1].summary and "Routine network maintenance" in feed.entries[1].summary
+    )
+    open_incident = feed.entries[3]
     assert open_incident.link.endswith(f"/status/acme/#incident-{world.open_incident.code}")
     assert open_incident.id
     assert "We are aware there is an issue with the API." in open_incident.summary
@@ -54,11 +62,11 @@ def test_feed_parses_with_a_real_parser(client, world, name):
 def test_the_rss_feed_is_rss_2_and_the_atom_feed_is_atom(client, world):
     rss = ET.fromstring(client.get("/status/acme/history.rss").content)
     assert rss.tag == "rss" and rss.get("version") == "2.0"
-    assert len(rss.findall("./channel/item")) == 2
+    assert len(rss.findall("./channel/item")) == 4
     assert all(item.find("guid").get("isPermaLink") == "false" for item in rss.iter("item"))
     atom = ET.fromstring(client.get("/status/acme/history.atom").content)
     assert atom.tag == f"{ATOM_NS}feed"
-    assert len(atom.findall(f"{ATOM_NS}entry")) == 2
+    assert len(atom.findall(f"{ATOM_NS}entry")) == 4
     assert all(e.find(f"{ATOM_NS}id").text for e in atom.findall(f"{ATOM_NS}entry"))
 
 
@@ -117,4 +125,4 @@ def test_feeds_are_cached_with_etags_and_show_a_change_at_once(
     for name in FEEDS:
         response = client.get(f"/status/acme/{name}")
         assert response["ETag"] != first[name]["ETag"]
-        assert "All better now." in parsed(response).entries[-1].summary
+        assert "All better now." in parsed(response).entries[-1].summary  # the oldest entry

@@ -220,3 +220,31 @@ def test_uptime_bars_colour_each_day_by_the_worst_public_incident_status(client,
     assert api_html.count('class="sp-bar ') == history.HISTORY_DAYS
     assert api_html.count('class="sp-bar sp-major_outage"') == 2
     assert "Old outage" in html  # in the past incidents of three days ago
+
+
+def test_an_incident_made_private_leaves_the_warm_page_and_feeds_at_once(
+    client, world, django_capture_on_commit_callbacks
+):
+    from incidents.services import incident_update
+
+    paths = ("/status/acme/", "/status/", "/status/acme/history.rss", "/status/history.atom")
+    for path in paths:
+        assert "Elevated API errors" in body(client.get(path))  # warm, showing it
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_update(incident=world.incident, actor=world.admin, private=True)
+    for path in paths:
+        after = body(client.get(path))
+        assert "Elevated API errors" not in after and world.open_incident.code not in after
+        assert "Portal display glitch" in after
+
+
+def test_a_component_shown_only_if_degraded(client, world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        quiet = services.component_create(
+            actor=world.admin, page=world.page, name="Quiet Corner", only_show_if_degraded=True
+        )
+    assert "Quiet Corner" not in body(client.get("/status/acme/"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.component_update(actor=world.admin, component=quiet, manual_status="degraded_performance")
+    html = body(client.get("/status/acme/"))
+    assert "Quiet Corner" in html and "Degraded performance" in html
