@@ -172,6 +172,8 @@ def test_title_and_body_are_escaped(client, world):
     )  # fmt: skip
     html = body(client.get("/status/acme/"))
     assert "<script>alert(1)</script>" not in html
+    assert "script-src" not in (csp := client.get("/status/acme/")["Content-Security-Policy"])
+    assert csp.startswith("default-src 'none'")  # and nothing would run if it slipped through
     assert "Title &lt;script&gt;alert(1)&lt;/script&gt; &amp; ]]&gt; done" in html
     assert "Body &lt;script&gt;alert(1)&lt;/script&gt; &amp; ]]&gt; done" in html
 
