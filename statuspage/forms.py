@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from statuspage.models import Component, ComponentStatus, PublicIncident, ScheduledMaintenance
+from incidents.forms import VersionedForm
+from statuspage import services
+from statuspage.models import Component, ComponentStatus, Impact, PublicIncident, ScheduledMaintenance
 
 
 class PublicIncidentForm(forms.ModelForm):
@@ -62,3 +64,19 @@ class MaintenanceForm(forms.ModelForm):
         elif self.instance.pk is not None and cleaned.get("update_body") and not cleaned.get("update_status"):
             self.add_error("update_status", "Say the status of this update.")
         return cleaned
+
+
+class PublishForm(VersionedForm):
+    """Publish from the incident page: the first update opens the public incident (``name``, ``impact``), later
+    ones add to it. Affected components come as ``component-<code>`` = a component status (or empty: not
+    affected) and are read by the view against the chosen page's components."""
+
+    page = forms.SlugField(max_length=50)
+    status = forms.ChoiceField(choices=PublicIncident.Status.choices)
+    name = forms.CharField(
+        label="Public title", max_length=services.TITLE_MAX, required=False, strip=True
+    )
+    impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.MINOR, required=False)
+    body = forms.CharField(label="What customers read", max_length=services.BODY_MAX, strip=True)
+    confirm = forms.BooleanField(label="I have checked: publish anyway", required=False)
+    checked = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)

@@ -3,7 +3,7 @@ the default page's at ``/status/``, ``/status/history.rss`` and ``/status/api/v2
 
 from django.urls import path
 
-from statuspage import public
+from statuspage import public, web
 from statuspage.api import views
 from statuspage.cache import ENDPOINTS
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("", public.output, {"output": public.PAGE}, name="default-page"),
     path("history.rss", public.output, {"output": public.RSS}, name="default-rss"),
     path("history.atom", public.output, {"output": public.ATOM}, name="default-atom"),
+    path("incidents/<int:pk>/publish/", web.publish, name="publish"),
     path("s/<str:code>", views.shortlink, name="shortlink"),
     *(
         path(f"api/v2/{e}.json", views.endpoint, {"endpoint": e}, name=f"default-{_name(e)}")
