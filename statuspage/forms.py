@@ -73,9 +73,7 @@ class PublishForm(VersionedForm):
 
     page = forms.SlugField(max_length=50)
     status = forms.ChoiceField(choices=PublicIncident.Status.choices)
-    name = forms.CharField(
-        label="Public title", max_length=services.TITLE_MAX, required=False, strip=True
-    )
+    name = forms.CharField(label="Public title", max_length=services.TITLE_MAX, required=False, strip=True)
     impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.MINOR, required=False)
     body = forms.CharField(label="What customers read", max_length=services.BODY_MAX, strip=True)
     confirm = forms.BooleanField(label="I have checked: publish anyway", required=False)

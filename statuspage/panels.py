@@ -78,7 +78,7 @@ def publish_context(incident, user, pages: list[StatusPage] | None = None) -> di
     for page in pages:
         public = by_page.get(page.pk)
         last = selectors.latest_update(public) if public is not None else None
-        affected = [a for a in last.affected.all()] if last is not None else []
+        affected = list(last.affected.all()) if last is not None else []
         status = next_status(incident, public)
         entries.append(
             {

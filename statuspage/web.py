@@ -36,16 +36,20 @@ NO_IMPACT_REFUSAL = "Only an incident with customer impact is published to a sta
 def _describe(event, people) -> str:
     d = event.data if isinstance(event.data, dict) else {}
     who = display_name(event.actor) if event.actor_id else (event.via or "Muster")
-    return f"{who} published {d.get('status_label') or d.get('status')} to {d.get('page_name') or d.get('page')}"
+    return (
+        f"{who} published {d.get('status_label') or d.get('status')} to {d.get('page_name') or d.get('page')}"
+    )
 
 
 #: Another publication, or a status change of the incident, since the form was shown makes it stale: the wording
 #: was chosen for a state that is gone (two messengers at once, or "identified" posted over a resolve).
 CONCERN = versions.Concern(
     frozenset({kinds.PUBLISHED, EventKind.STATUS_CHANGED}),
-    describe=lambda event, people: _describe(event, people)
-    if event.kind == kinds.PUBLISHED
-    else versions._what(event, people, versions.STATUS),
+    describe=lambda event, people: (
+        _describe(event, people)
+        if event.kind == kinds.PUBLISHED
+        else versions._what(event, people, versions.STATUS)
+    ),
 )
 
 
@@ -55,12 +59,7 @@ def _digest(name: str, body: str) -> str:
 
 def check_text(text: str) -> list[redaction.Finding]:
     """The internal details in ``text``: staff emails are the active users', titles the private incidents'."""
-    emails = (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    emails = get_user_model().objects.filter(is_active=True).exclude(email="").values_list("email", flat=True)
     titles = Incident.objects.filter(private=True).values_list("title", flat=True)
     return redaction.find_internal_details(text, staff_emails=list(emails), private_titles=list(titles))
 
@@ -150,7 +149,9 @@ def _refuse(request, incident, message: str, code: int) -> HttpResponse:
 
 
 def _reshow(request, incident, ctx, form, *, initial, errors=(), findings=(), checked="", status=400):
-    entry = next((e for e in ctx["sp_entries"] if e["page"].slug == initial.get("page")), ctx["sp_entries"][0])
+    entry = next(
+        (e for e in ctx["sp_entries"] if e["page"].slug == initial.get("page")), ctx["sp_entries"][0]
+    )
     ctx.update(
         sp_form=form,
         sp_first=entry,
@@ -189,7 +190,9 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
     entry = next((e for e in ctx["sp_entries"] if e["page"].slug == initial["page"]), None)
     if entry is not None:
         initial["components"] = {
-            c.pk: post.get(f"component-{c.code}") for c in entry["components"] if post.get(f"component-{c.code}")
+            c.pk: post.get(f"component-{c.code}")
+            for c in entry["components"]
+            if post.get(f"component-{c.code}")
         }
     if not form.is_valid():
         errors = [e for errs in form.errors.values() for e in errs]
