@@ -119,7 +119,7 @@ def test_confirmed_publish_is_public_signed_out_and_on_the_timeline(client, memb
     assert event.data["status"] == "identified" and event.data["page"] == "acme"
     assert event.actor_id == member.pk
     html = _detail(client, impact_incident).content.decode()
-    assert "Published to the status page" in html or "published <strong>Identified</strong>" in html
+    assert "published <strong>Identified</strong> to the status page <strong>Acme</strong>" in html
     assert 'data-testid="statuspage-last"' in html
 
     client.logout()
