@@ -188,3 +188,40 @@ def test_panel_query_count_does_not_grow_with_updates(
         response = member_client.get(url)
     assert "update 3" in response.content.decode()
     assert len(many) == len(one)
+
+
+def test_staff_emails_and_private_titles_are_flagged(member_client, member, team, impact_incident, page):
+    incident_services.incident_declare(
+        title="Credential leak in the billing vault", severity="minor", actor=member, team=team, private=True
+    )
+    staff = UserFactory(username="dana", email="dana@example.com")
+    body = f"Related to the Credential leak in the billing vault; ask {staff.email} or support@example.com."
+    html = _post(member_client, impact_incident, body=body).content.decode()
+    assert "staff email dana@example.com" in html
+    assert "title of a private incident" in html
+    assert "support@example.com" not in html.split('data-testid="statuspage-findings"')[1].split("</ul>")[0]
+    assert not PublicIncident.objects.exists()
+
+
+def test_several_pages_offer_a_choice_and_a_page_lead_may_publish(client, admin_user, team, impact_incident):
+    from teams.models import Membership
+    from tests.factories import TeamFactory
+
+    other_team = TeamFactory(name="Support", slug="support")
+    services.status_page_create(actor=admin_user, name="Acme", slug="acme", is_default=True)
+    services.status_page_create(actor=admin_user, name="Partners", slug="partners", team=other_team)
+    lead = MembershipFactory(
+        team=other_team, user=UserFactory(username="lena"), role=Membership.Role.LEAD
+    ).user
+    client.force_login(admin_user)
+    html = _detail(client, impact_incident).content.decode()
+    assert 'data-testid="statuspage-page"' in html and ">Partners</option>" in html
+    # The lead of the Partners page's team is not on the incident's team: only that page is offered.
+    client.force_login(lead)
+    html = _detail(client, impact_incident).content.decode()
+    assert 'data-testid="statuspage-panel"' in html and 'value="partners"' in html
+    assert 'value="acme"' not in html
+    assert _post(client, impact_incident, page="acme", body="We are aware.").status_code == 400
+    response = _post(client, impact_incident, page="partners", body="We are aware.")
+    assert response.status_code == 302
+    assert PublicIncident.objects.get().page.slug == "partners"
