@@ -256,3 +256,43 @@ def test_internal_page_forms_are_404_signed_out(client, admin, mailoutbox):
     assert client.post(f"/status/ops/unsubscribe/{subscriber.token}/").status_code == 404
     client.force_login(admin)
     assert client.get("/status/ops/subscribe/").status_code == 200
+
+
+def _text(message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("no text/plain part")
+
+
+def test_double_opt_in_and_one_click_unsubscribe_through_a_real_smtp_peer(
+    smtp_peer, page, api, django_capture_on_commit_callbacks
+):
+    from tests.peers import wait_for
+
+    client = Client(enforce_csrf_checks=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sign_up(client, "reader@example.com").status_code == 200
+    assert wait_for(lambda: len(smtp_peer.received()) == 1)
+    (confirmation,) = smtp_peer.received()
+    assert confirmation["X-Peer-Rcpt"] == "reader@example.com"
+    (path,) = LINK.findall(_text(confirmation))
+    page_html = client.get(path).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page_html).group(1)
+    assert client.post(path, {"csrfmiddlewaretoken": token}).status_code == 200
+    (subscriber,) = subscribers_to_notify(page, [api])
+
+    subscriber_mail(subscriber, subject="Elevated API errors", text="We are investigating.").send()
+    assert wait_for(lambda: len(smtp_peer.received()) == 2)
+    update = smtp_peer.received()[1]
+    assert update["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    header_url = re.search(r"<([^>]+)>", update["List-Unsubscribe"]).group(1)  # the header may be folded
+    assert header_url in _text(update)
+    # What a mail client does on "Unsubscribe": one POST to the header's URL, no cookie, no CSRF token.
+    response = Client(enforce_csrf_checks=True).post(
+        header_url.removeprefix("http://testserver"),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert list(subscribers_to_notify(page, [api])) == []
