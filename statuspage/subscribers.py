@@ -18,6 +18,7 @@ An internal page's forms are for signed-in people only: 404 to anyone else, like
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -34,7 +35,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from statuspage import selectors
+from statuspage import public, selectors
 from statuspage.api.render import page_url
 from statuspage.api.views import SLUG_MAX
 from statuspage.models import Component, StatusPage, Subscriber
@@ -173,10 +174,26 @@ class SubscribeForm(forms.Form):
         self.fields["components"].queryset = page.components.order_by("position", "name")
 
 
+class _NotFound(Exception):
+    """No such page (or not for this visitor), or no such token: the public page's own plain 404, no staff
+    navigation."""
+
+
+def _public_404(view):
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except _NotFound:
+            return public._not_found()
+
+    return wrapped
+
+
 def _page_or_404(request, slug: str) -> StatusPage:
     page = selectors.page_get(slug=slug) if len(slug) <= SLUG_MAX else None
     if page is None or (not page.is_public and not request.user.is_authenticated):
-        raise Http404("No such status page.")
+        raise _NotFound
     return page
 
 
@@ -184,7 +201,7 @@ def _subscriber_or_404(request, slug: str, token: str) -> Subscriber:
     page = _page_or_404(request, slug)
     found = Subscriber.objects.filter(page=page, token=token).first() if len(token) <= TOKEN_MAX else None
     if found is None:
-        raise Http404("No such subscription.")
+        raise _NotFound
     return found
 
 
@@ -196,6 +213,7 @@ def _answer(request, template: str, context: dict, status: int = 200) -> HttpRes
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@_public_404
 def subscribe(request, slug: str):
     page = _page_or_404(request, slug)
     if request.method != "POST":
@@ -210,6 +228,7 @@ def subscribe(request, slug: str):
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@_public_404
 def confirm(request, slug: str, token: str):
     subscriber = _subscriber_or_404(request, slug, token)
     if request.method == "POST":
@@ -222,6 +241,7 @@ def confirm(request, slug: str, token: str):
 @csrf_exempt  # RFC 8058 one-click: the mail client POSTs without a session; the token is the credential
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@_public_404
 def unsubscribe(request, slug: str, token: str):
     subscriber = _subscriber_or_404(request, slug, token)
     if request.method == "POST":

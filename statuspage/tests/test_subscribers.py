@@ -74,6 +74,10 @@ def confirm_by_mail(client, mail) -> Subscriber:
 
 def test_the_public_page_links_to_the_form(client, page):
     assert 'href="/status/acme/subscribe/"' in client.get("/status/acme/").content.decode()
+    form = client.get("/status/acme/subscribe/")
+    assert form["Cache-Control"].startswith("max-age=0") and "no-store" in form["Cache-Control"]
+    assert "form-action 'self'" in form["Content-Security-Policy"]
+    assert "/admin/" not in form.content.decode() and "<script" not in form.content.decode()
 
 
 def test_sign_up_mails_a_confirm_link_and_following_it_confirms(
@@ -250,7 +254,9 @@ def test_internal_page_forms_are_404_signed_out(client, admin, mailoutbox):
     subscriber = Subscriber.objects.create(
         page=StatusPage.objects.get(slug="ops"), email="a@example.com", confirmed_at=timezone.now()
     )
-    assert client.get("/status/ops/subscribe/").status_code == 404
+    hidden = client.get("/status/ops/subscribe/")
+    assert hidden.status_code == 404 and "No such status page" in hidden.content.decode()
+    assert "/admin/" not in hidden.content.decode()  # the public page's plain 404, no staff navigation
     assert client.post("/status/ops/subscribe/", {"email": "a@example.com"}).status_code == 404
     assert client.get(f"/status/ops/confirm/{subscriber.token}/").status_code == 404
     assert client.post(f"/status/ops/unsubscribe/{subscriber.token}/").status_code == 404
