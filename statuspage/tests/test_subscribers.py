@@ -302,3 +302,20 @@ def test_double_opt_in_and_one_click_unsubscribe_through_a_real_smtp_peer(
     )
     assert response.status_code == 200
     assert list(subscribers_to_notify(page, [api])) == []
+
+
+def test_admin_lists_subscribers_to_administrators_only_and_unsubscribes_them(client, admin, page):
+    from django.urls import reverse
+
+    subscriber = Subscriber.objects.create(page=page, email="listed@example.com", confirmed_at=timezone.now())
+    changelist = reverse("admin:statuspage_subscriber_changelist")
+    staff = UserFactory(username="staffer", is_staff=True)
+    client.force_login(staff)
+    assert client.get(changelist).status_code == 403
+    client.force_login(admin)
+    assert "listed@example.com" in client.get(changelist).content.decode()
+    assert client.get(reverse("admin:statuspage_subscriber_add")).status_code == 403
+    response = client.post(changelist, {"action": "unsubscribe", "_selected_action": [subscriber.pk]})
+    assert response.status_code == 302
+    subscriber.refresh_from_db()
+    assert subscriber.unsubscribed_at is not None
