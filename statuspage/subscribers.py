@@ -51,8 +51,8 @@ FORM_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none
 
 
 def _normalize(email: str) -> str:
-    local, _, domain = email.strip().rpartition("@")
-    return f"{local}@{domain.lower()}"
+    """Lower-cased whole: ``Ops@`` and ``oPs@`` are one subscriber, so changing the case does not beat the throttle."""
+    return email.strip().lower()
 
 
 def _link(page: StatusPage, kind: str, token: str) -> str:
