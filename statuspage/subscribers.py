@@ -35,6 +35,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from core.db import atomic
 from statuspage import public, selectors
 from statuspage.api.render import page_url
 from statuspage.api.views import SLUG_MAX
@@ -74,22 +75,22 @@ def _send(mail: EmailMultiAlternatives) -> None:
         log.exception("Could not send a status page subscriber mail to %s", mail.to)
 
 
+@atomic
 def subscriber_sign_up(*, page: StatusPage, email: str, components=()) -> Subscriber:
     """Record a sign-up and, after the commit, mail the confirm link (throttled). Same outcome for every address."""
     email = _normalize(email)
     chosen = [c for c in components if c.page_id == page.pk]
     now = timezone.now()
-    with transaction.atomic():
-        subscriber, _ = Subscriber.objects.select_for_update().get_or_create(page=page, email=email)
-        if subscriber.is_active:
-            return subscriber
-        if subscriber.confirmation_sent_at and now - subscriber.confirmation_sent_at < CONFIRM_INTERVAL:
-            return subscriber
-        subscriber.components.set(chosen)
-        subscriber.confirmation_sent_at = now
-        subscriber.save(update_fields=["confirmation_sent_at"])
-        mail = _confirmation_mail(subscriber)
-        transaction.on_commit(lambda: _send(mail))
+    subscriber, _ = Subscriber.objects.select_for_update(of=("self",)).get_or_create(page=page, email=email)
+    if subscriber.is_active:
+        return subscriber
+    if subscriber.confirmation_sent_at and now - subscriber.confirmation_sent_at < CONFIRM_INTERVAL:
+        return subscriber
+    subscriber.components.set(chosen)
+    subscriber.confirmation_sent_at = now
+    subscriber.save(update_fields=["confirmation_sent_at"])
+    mail = _confirmation_mail(subscriber)
+    transaction.on_commit(lambda: _send(mail))
     return subscriber
 
 
@@ -109,23 +110,23 @@ def _names(subscriber: Subscriber) -> list[str]:
     return [c.name for c in subscriber.components.order_by("position", "name")]
 
 
+@atomic
 def subscriber_confirm(*, subscriber: Subscriber) -> Subscriber:
-    with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        if not subscriber.is_active:
-            subscriber.confirmed_at = timezone.now()
-            subscriber.unsubscribed_at = None
-            subscriber.save(update_fields=["confirmed_at", "unsubscribed_at"])
+    subscriber = Subscriber.objects.select_for_update(of=("self",)).get(pk=subscriber.pk)
+    if not subscriber.is_active:
+        subscriber.confirmed_at = timezone.now()
+        subscriber.unsubscribed_at = None
+        subscriber.save(update_fields=["confirmed_at", "unsubscribed_at"])
     return subscriber
 
 
+@atomic
 def subscriber_unsubscribe(*, subscriber: Subscriber) -> Subscriber:
-    with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        if subscriber.unsubscribed_at is None:
-            subscriber.unsubscribed_at = timezone.now()
-            subscriber.confirmation_sent_at = None  # signing up again sends a new confirm link at once
-            subscriber.save(update_fields=["unsubscribed_at", "confirmation_sent_at"])
+    subscriber = Subscriber.objects.select_for_update(of=("self",)).get(pk=subscriber.pk)
+    if subscriber.unsubscribed_at is None:
+        subscriber.unsubscribed_at = timezone.now()
+        subscriber.confirmation_sent_at = None  # signing up again sends a new confirm link at once
+        subscriber.save(update_fields=["unsubscribed_at", "confirmation_sent_at"])
     return subscriber
 
 
