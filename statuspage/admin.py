@@ -21,6 +21,7 @@ from statuspage.models import (
     PublicUpdate,
     ScheduledMaintenance,
     StatusPage,
+    Subscriber,
 )
 
 PAGE_FIELDS = ("name", "slug", "visibility", "is_default", "team", "support_email", "url")
@@ -264,3 +265,42 @@ class ScheduledMaintenanceAdmin(ServiceWritesAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Subscribers: read-only (they sign up and leave through their own links), visible to administrators -----------
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ("email", "page", "confirmed_at", "unsubscribed_at", "created_at")
+    list_filter = ("page",)
+    search_fields = ("email",)
+    fields = ("page", "email", "components", "confirmed_at", "unsubscribed_at", "created_at")
+    readonly_fields = fields
+    actions = ["unsubscribe"]
+
+    def _admin(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self._admin(request)
+
+    def has_module_permission(self, request):
+        return self._admin(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self._admin(request)  # erasing an address on its owner's request
+
+    @admin.action(description="Unsubscribe the selected subscribers", permissions=["view"])
+    def unsubscribe(self, request, queryset):
+        from statuspage.subscribers import subscriber_unsubscribe
+
+        for subscriber in queryset:
+            subscriber_unsubscribe(subscriber=subscriber)
+        self.message_user(request, f"Unsubscribed {queryset.count()} subscriber(s).")

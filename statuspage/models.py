@@ -270,3 +270,37 @@ class MaintenanceUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.maintenance}: {self.status}"
+
+
+def new_subscriber_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Subscriber(models.Model):
+    """An email subscriber of a page: pending until the confirm link is followed (double opt-in), then mailed
+    about the components it chose (none chosen: all of them) until it unsubscribes. The token (43 random URL-safe
+    characters, 256 bits) is in the confirm link and in the one-click unsubscribe link of every mail."""
+
+    page = models.ForeignKey(StatusPage, on_delete=models.CASCADE, related_name="subscribers")
+    email = models.EmailField(max_length=254)
+    components = models.ManyToManyField(
+        Component, blank=True, related_name="subscribers", help_text="None: every component of the page."
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_subscriber_token, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["page", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "email"], name="one_subscriber_per_page_email")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.page})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None

@@ -3,7 +3,7 @@ the default page's at ``/status/``, ``/status/history.rss`` and ``/status/api/v2
 
 from django.urls import path
 
-from statuspage import public, web
+from statuspage import public, subscribers, web
 from statuspage.api import views
 from statuspage.cache import ENDPOINTS
 
@@ -31,4 +31,7 @@ urlpatterns = [
     path("<slug:slug>/", public.output, {"output": public.PAGE}, name="page"),
     path("<slug:slug>/history.rss", public.output, {"output": public.RSS}, name="rss"),
     path("<slug:slug>/history.atom", public.output, {"output": public.ATOM}, name="atom"),
+    path("<slug:slug>/subscribe/", subscribers.subscribe, name="subscribe"),
+    path("<slug:slug>/confirm/<str:token>/", subscribers.confirm, name="subscribe-confirm"),
+    path("<slug:slug>/unsubscribe/<str:token>/", subscribers.unsubscribe, name="unsubscribe"),
 ]

@@ -76,7 +76,13 @@ def test_no_staff_link_internal_note_responder_or_private_incident(client, world
         assert staff not in html
     # Every link stays on the page (its feeds, itself, its stylesheet): relative, so the static copy works too.
     hrefs = set(re.findall(r'href="([^"]+)"', html))
-    assert hrefs == {"./", "history.rss", "history.atom", "/static/css/status.css"}, hrefs
+    assert hrefs == {
+        "./",
+        "history.rss",
+        "history.atom",
+        "/static/css/status.css",
+        "/status/acme/subscribe/",
+    }, hrefs
 
 
 def test_warm_page_does_no_query_answers_304_and_shows_a_change_at_once(
