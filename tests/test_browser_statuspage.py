@@ -1,5 +1,9 @@
 """The messenger publishes from the incident page in a real Chromium: the Identified wording prefilled, the warning
-for an internal hostname, the public page showing the update signed out, and Resolved published next."""
+for an internal hostname, the public page showing the update signed out, and Resolved published next.
+
+Kept in tests/ beside the other browser tests, so that it runs before the worker tests: their clean-up ends the
+database sessions left by killed workers, and a browser test run after them failed at setup on a terminated
+connection."""
 
 import pytest
 
